@@ -1,0 +1,1 @@
+"""Code generators: turn lowered IR into something that runs (only LLVM for now)."""

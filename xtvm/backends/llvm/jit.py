@@ -1,0 +1,150 @@
+"""Optimize llvmlite IR and load it in-process with MCJIT.
+
+One TargetMachine per engine (MCJIT takes ownership; sharing one between engines
+segfaults). The engine is kept alive by the returned runtime Module.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+from functools import cache
+from typing import Any
+
+import llvmlite.binding as llvm
+import llvmlite.ir as ir
+
+from xtvm.backends.llvm.cache import ObjectCache, cache_dir, cache_key
+from xtvm.backends.llvm.target import Target, _init_llvm
+from xtvm.errors import CompileError
+from xtvm.runtime.module import Module
+
+ENTRY_SYMBOL = "xtvm_main"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@cache
+def _load_libm() -> None:
+    """Make libm's symbols (expf, tanhf, ...) resolvable by JIT-ed code."""
+    name = ctypes.util.find_library("m")
+    if name:
+        try:
+            llvm.load_library_permanently(name)
+        except RuntimeError:
+            pass  # the Python binary links libm anyway on glibc systems
+
+
+def parse_and_verify(ir_module: ir.Module | str) -> llvm.ModuleRef:
+    """Parse llvmlite IR (or its text) into an LLVM module and verify it."""
+    _init_llvm()
+    text = ir_module if isinstance(ir_module, str) else str(ir_module)
+    try:
+        mod = llvm.parse_assembly(text)
+    except RuntimeError as exc:
+        raise CompileError(f"LLVM rejected the generated IR: {_first_line(exc)}") from exc
+    try:
+        mod.verify()
+    except RuntimeError as exc:
+        raise CompileError(f"generated LLVM IR does not verify: {_first_line(exc)}") from exc
+    return mod
+
+
+def _as_llvm_module(module: ir.Module | llvm.ModuleRef | str) -> llvm.ModuleRef:
+    if isinstance(module, llvm.ModuleRef):
+        return module
+    return parse_and_verify(module)
+
+
+def optimize(llvm_mod: llvm.ModuleRef, target: Target) -> llvm.ModuleRef:
+    """Run LLVM's default O``target.opt_level`` pipeline in place (new pass manager)."""
+    tm = target.create_target_machine()
+    pto = llvm.create_pipeline_tuning_options(target.opt_level)
+    if target.opt_level >= 2:
+        pto.loop_vectorization = True
+        pto.slp_vectorization = True
+        pto.loop_unrolling = True
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(llvm_mod, pb)
+    return llvm_mod
+
+
+def emit_assembly(
+    module: ir.Module | llvm.ModuleRef | str, target: Target, optimized: bool = False
+) -> str:
+    """Native assembly text for ``module`` (optimized first unless ``optimized``)."""
+    mod = _as_llvm_module(module)
+    if not optimized:
+        optimize(mod, target)
+    return target.create_target_machine().emit_assembly(mod)
+
+
+def emit_object(
+    module: ir.Module | llvm.ModuleRef | str, target: Target, optimized: bool = False
+) -> bytes:
+    """A relocatable (PIC) object file for ``module``."""
+    mod = _as_llvm_module(module)
+    if not optimized:
+        optimize(mod, target)
+    tm = target.create_target_machine(reloc="pic", codemodel="default")
+    return tm.emit_object(mod)
+
+
+def _check_externals(mod: llvm.ModuleRef) -> None:
+    """MCJIT aborts the whole process on an unresolved symbol: fail politely first."""
+    for fn in mod.functions:
+        if fn.is_declaration and not fn.name.startswith("llvm."):
+            if llvm.address_of_symbol(fn.name) is None:
+                raise CompileError(f"external function @{fn.name} is not available in this process")
+
+
+def compile_and_load(
+    ir_module: ir.Module | str,
+    target: Target,
+    metadata: dict[str, Any],
+    *,
+    use_cache: bool = True,
+    cache_path: str | os.PathLike[str] | None = None,
+) -> Module:
+    """JIT-compile ``ir_module`` and return a runnable runtime Module.
+
+    With caching on (``XTVM_CACHE_DIR`` not empty, ``use_cache``), the object code is
+    looked up by a hash of the IR text and target and O3/codegen are skipped on a hit.
+    """
+    _init_llvm()
+    _load_libm()
+    text = ir_module if isinstance(ir_module, str) else str(ir_module)
+    folder = cache_dir(cache_path) if use_cache else None
+    entry_cache = ObjectCache(folder, cache_key(text, str(target))) if folder else None
+    cached = entry_cache.load() if entry_cache else None
+
+    mod = parse_and_verify(text)
+    _check_externals(mod)
+    if cached is None:
+        optimize(mod, target)
+    tm = target.create_target_machine(reloc="default", jit=True)
+    try:
+        engine = llvm.create_mcjit_compiler(mod, tm)
+    except RuntimeError as exc:
+        raise CompileError(f"cannot create the JIT: {_first_line(exc)}") from exc
+    if entry_cache is not None:
+
+        def notify(_mod: llvm.ModuleRef, data: bytes) -> None:
+            if cached is None:
+                entry_cache.store(data)
+
+        def getbuffer(_mod: llvm.ModuleRef) -> bytes | None:
+            return cached
+
+        engine.set_object_cache(notify, getbuffer)
+    try:
+        engine.finalize_object()
+    except RuntimeError as exc:
+        raise CompileError(f"JIT code generation failed: {_first_line(exc)}") from exc
+    addr = engine.get_function_address(ENTRY_SYMBOL)
+    if not addr:
+        raise CompileError(f"the compiled module has no @{ENTRY_SYMBOL} entry function")
+    return Module(addr, metadata, keepalive=(engine, tm))

@@ -1,0 +1,81 @@
+"""The ``te`` dialect: tensor expressions (what to compute) and schedules (how to loop)."""
+
+from xdsl.ir import Dialect
+
+from xtvm.dialects.te.compute import (
+    REDUCE_KINDS,
+    CallOp,
+    ComputeOp,
+    KernelOp,
+    PlaceholderOp,
+    ReadOp,
+    ReduceOp,
+    ReturnOp,
+    YieldOp,
+    stage_of,
+)
+from xtvm.dialects.te.schedule import (
+    SCHEDULE_OPS,
+    AxesOp,
+    AxisType,
+    CacheWriteOp,
+    ComputeAtOp,
+    ComputeInlineOp,
+    FuseOp,
+    ParallelOp,
+    ReduceAxesOp,
+    ReorderOp,
+    ScheduleOp,
+    SplitOp,
+    StageOp,
+    StageType,
+    TileOp,
+    UnrollOp,
+    VectorizeOp,
+)
+
+TE = Dialect(
+    "te",
+    [
+        KernelOp,
+        PlaceholderOp,
+        ComputeOp,
+        ReduceOp,
+        ReadOp,
+        YieldOp,
+        ReturnOp,
+        CallOp,
+        *SCHEDULE_OPS,
+    ],
+    [StageType, AxisType],
+)
+
+__all__ = [
+    "TE",
+    "REDUCE_KINDS",
+    "CallOp",
+    "ComputeOp",
+    "KernelOp",
+    "PlaceholderOp",
+    "ReadOp",
+    "ReduceOp",
+    "ReturnOp",
+    "YieldOp",
+    "stage_of",
+    "AxesOp",
+    "AxisType",
+    "CacheWriteOp",
+    "ComputeAtOp",
+    "ComputeInlineOp",
+    "FuseOp",
+    "ParallelOp",
+    "ReduceAxesOp",
+    "ReorderOp",
+    "ScheduleOp",
+    "SplitOp",
+    "StageOp",
+    "StageType",
+    "TileOp",
+    "UnrollOp",
+    "VectorizeOp",
+]

@@ -1,0 +1,54 @@
+"""Typed errors: every user-facing failure is one of these, with a one-line message.
+
+The CLI maps them to ``error: <message>`` and a non-zero exit code instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class XTVMError(Exception):
+    """Base class of every error xtvm raises on purpose."""
+
+    exit_code = 1
+
+
+class ModelError(XTVMError):
+    """The model file or graph is malformed (truncated file, missing inputs, bad attributes)."""
+
+
+class UnsupportedOperatorError(ModelError):
+    """The model uses operators (or opsets) the frontend cannot convert.
+
+    ``unsupported`` maps each op type to the names of the nodes that use it, so that one
+    error lists every problem at once.
+    """
+
+    def __init__(self, unsupported: dict[str, list[str]], opset: int | None = None):
+        self.unsupported = {k: list(v) for k, v in unsupported.items()}
+        parts = []
+        for op_type, nodes in sorted(self.unsupported.items()):
+            shown = ", ".join(repr(n) for n in nodes[:5])
+            more = f" and {len(nodes) - 5} more" if len(nodes) > 5 else ""
+            parts.append(f"{op_type} (nodes {shown}{more})")
+        where = f" at opset {opset}" if opset is not None else ""
+        super().__init__(f"unsupported ONNX operator(s){where}: " + "; ".join(parts))
+
+
+class ShapeError(ModelError):
+    """A shape could not be inferred or resolved (e.g. an unbound symbolic dim)."""
+
+
+class InputError(XTVMError):
+    """Run-time inputs do not match the compiled signature (names, shapes, dtypes)."""
+
+
+class PipelineError(XTVMError):
+    """A pass pipeline string names an unknown pass or has bad options."""
+
+
+class CompileError(XTVMError):
+    """Lowering or code generation failed on IR that verified."""
+
+
+class IRError(XTVMError):
+    """IR text does not parse or does not verify."""

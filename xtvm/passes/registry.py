@@ -1,0 +1,81 @@
+"""Pass registry: every xtvm pass registers itself by name; named pipelines live here too.
+
+Passes are discovered by importing every module under ``xtvm.passes`` and ``xtvm.lowering``
+(each pass class is decorated with :func:`register_pass`), so adding a pass never means
+editing a central list.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+
+from xdsl.passes import ModulePass, PassPipeline
+
+from xtvm.errors import PipelineError
+
+_PASSES: dict[str, type[ModulePass]] = {}
+_DISCOVERED = False
+
+# Named pipelines, by opt level. Each is a pipeline string over registered passes.
+# The relay part runs graph passes; the rest lowers step by step to the llvm dialect.
+_LOWER = "convert-relay-to-te,convert-te-to-tir,convert-tir-to-llvm"
+PIPELINES: dict[str, str] = {
+    "O0": f"relay-fuse-ops{{max-depth=1}},{_LOWER}",
+    "O1": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
+    "O2": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
+    "O3": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
+}
+
+
+def register_pass(cls: type[ModulePass]) -> type[ModulePass]:
+    """Class decorator: make ``cls`` available to pipelines and ``xtvm-opt`` by its ``name``."""
+    if cls.name in _PASSES and _PASSES[cls.name] is not cls:
+        raise ValueError(f"pass name {cls.name!r} registered twice")
+    _PASSES[cls.name] = cls
+    return cls
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    for pkg_name in ("xtvm.passes", "xtvm.lowering"):
+        pkg = importlib.import_module(pkg_name)
+        for info in pkgutil.walk_packages(pkg.__path__, prefix=pkg_name + "."):
+            importlib.import_module(info.name)
+
+
+def all_passes() -> dict[str, type[ModulePass]]:
+    """Every registered pass, by name (sorted)."""
+    _discover()
+    return dict(sorted(_PASSES.items()))
+
+
+def available_pass_factories() -> dict[str, Callable[[], type[ModulePass]]]:
+    """xDSL's own passes (canonicalize, cse, ...) plus ours, in the form xDSL's parser wants."""
+    from xdsl.transforms import get_all_passes
+
+    available = dict(get_all_passes())
+    available.update({name: (lambda c=cls: c) for name, cls in all_passes().items()})
+    return available
+
+
+def pipeline_for_opt_level(opt_level: int) -> str:
+    if opt_level not in (0, 1, 2, 3):
+        raise PipelineError(f"opt_level must be 0, 1, 2 or 3, got {opt_level!r}")
+    return PIPELINES[f"O{opt_level}"]
+
+
+def parse_pipeline(spec: str) -> list[ModulePass]:
+    """Parse ``'a,b{opt=1}'`` into pass instances; bad names/options raise ``PipelineError``."""
+    available = available_pass_factories()
+    try:
+        return list(PassPipeline.parse_spec(available, spec).passes)
+    except PipelineError:
+        raise
+    except Exception as e:  # xDSL raises ValueError / parse errors with multi-line text
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise PipelineError(f"bad pass pipeline {spec!r}: {first}") from None

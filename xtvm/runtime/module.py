@@ -1,0 +1,211 @@
+"""The runtime Module: call a compiled ``xtvm_main`` on numpy arrays.
+
+Kept free of xdsl and llvmlite (only ctypes, json, numpy) so a deployed ``.so`` can be
+loaded and run without the compiler. ABI: ``int32 xtvm_main(void **args, void *ws)``
+with ``args`` = inputs then outputs in signature order, ``ws`` a 64-byte aligned
+scratch area of ``workspace_bytes`` bytes made once per Module; 0 means success.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from xtvm.errors import InputError, XTVMError
+
+ALIGNMENT = 64
+ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def aligned_empty(shape: Sequence[int], dtype: Any, alignment: int = ALIGNMENT) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data pointer is ``alignment``-aligned.
+
+    Kernels may use aligned vector loads, and numpy only promises 16 bytes.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + alignment, dtype=np.uint8)
+    offset = (-raw.ctypes.data) % alignment
+    return raw[offset : offset + nbytes].view(dtype).reshape(tuple(shape))
+
+
+def _is_aligned(arr: np.ndarray) -> bool:
+    return arr.ctypes.data % ALIGNMENT == 0
+
+
+class Module:
+    """A loaded, runnable model: entry function pointer + signature metadata."""
+
+    def __init__(self, entry: Any, metadata: Mapping[str, Any] | str, keepalive: Any = None):
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        self.metadata: dict[str, Any] = dict(metadata)
+        if isinstance(entry, int):
+            entry = ENTRY_TYPE(entry)
+        self._entry = entry
+        # JIT engine or CDLL that owns the code; dropping it would free the code.
+        self._keepalive = keepalive
+        self._exporter: Callable[[str], None] | None = None
+        self.library_path: str | None = None  # set by runtime.load
+        self._inputs = [self._norm_info(i) for i in self.metadata.get("inputs", [])]
+        self._outputs = [self._norm_info(o) for o in self.metadata.get("outputs", [])]
+        nbytes = int(self.metadata.get("workspace_bytes", 0))
+        # Allocated once: intermediates live here across calls (not thread-safe).
+        self._workspace = aligned_empty((max(nbytes, ALIGNMENT),), np.uint8)
+        self._args = (ctypes.c_void_p * (len(self._inputs) + len(self._outputs)))()
+
+    @staticmethod
+    def _norm_info(info: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "name": str(info["name"]),
+            "shape": tuple(int(d) for d in info["shape"]),
+            "dtype": np.dtype(info["dtype"]).name,
+        }
+
+    @property
+    def input_info(self) -> list[dict[str, Any]]:
+        """``[{"name", "shape", "dtype"}]`` of the inputs, in call order."""
+        return [dict(i) for i in self._inputs]
+
+    @property
+    def output_info(self) -> list[dict[str, Any]]:
+        """``[{"name", "shape", "dtype"}]`` of the outputs, in return order."""
+        return [dict(o) for o in self._outputs]
+
+    @property
+    def workspace_address(self) -> int:
+        """Address of the scratch area passed to every call (stable for the Module)."""
+        return int(self._workspace.ctypes.data)
+
+    def _check(self, info: Mapping[str, Any], value: Any) -> np.ndarray:
+        name = info["name"]
+        if isinstance(value, np.ndarray):
+            arr = value
+        elif np.isscalar(value) or isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
+            try:
+                arr = np.asarray(value)
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"input '{name}' is not array-like: {exc}") from None
+            if arr.dtype == object:
+                raise InputError(f"input '{name}' is not a numeric array")
+            if not isinstance(value, np.ndarray) and not hasattr(value, "__array__"):
+                # Python lists/scalars carry no dtype of their own: take the declared one.
+                try:
+                    arr = arr.astype(info["dtype"], casting="same_kind")
+                except TypeError:
+                    raise InputError(
+                        f"input '{name}': expected {info['dtype']} values, got {arr.dtype}"
+                    ) from None
+        else:
+            raise InputError(f"input '{name}' must be a numpy array, got {type(value).__name__}")
+        if tuple(arr.shape) != info["shape"]:
+            raise InputError(
+                f"input '{name}': expected shape {list(info['shape'])}, got {list(arr.shape)}"
+            )
+        if arr.dtype != np.dtype(info["dtype"]):
+            raise InputError(f"input '{name}': expected {info['dtype']}, got {arr.dtype.name}")
+        if not arr.flags.c_contiguous or not _is_aligned(arr):
+            copy = aligned_empty(arr.shape, arr.dtype)
+            copy[...] = arr
+            arr = copy
+        return arr
+
+    def _bind(self, inputs: Mapping[str, Any] | Sequence[Any]) -> list[np.ndarray]:
+        """Validate inputs against the signature; return them in call order."""
+        names = [i["name"] for i in self._inputs]
+        if isinstance(inputs, Mapping):
+            unknown = [k for k in inputs if k not in names]
+            if unknown:
+                raise InputError(f"unknown input '{unknown[0]}'; the model's inputs are {names}")
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise InputError(f"missing input '{missing[0]}'; the model's inputs are {names}")
+            values = [inputs[n] for n in names]
+        elif isinstance(inputs, (list, tuple)):
+            if len(inputs) > len(names):
+                raise InputError(
+                    f"too many inputs: the model takes {len(names)}, got {len(inputs)}"
+                )
+            if len(inputs) < len(names):
+                raise InputError(
+                    f"missing input '{names[len(inputs)]}'; the model's inputs are {names}"
+                )
+            values = list(inputs)
+        else:
+            raise InputError(
+                f"inputs must be a dict name->array or a list, got {type(inputs).__name__}"
+            )
+        return [self._check(info, v) for info, v in zip(self._inputs, values)]
+
+    def _invoke(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        outs = [aligned_empty(o["shape"], o["dtype"]) for o in self._outputs]
+        for k, arr in enumerate(arrays + outs):
+            self._args[k] = arr.ctypes.data
+        rc = self._entry(ctypes.cast(self._args, ctypes.c_void_p), self._workspace.ctypes.data)
+        if rc != 0:
+            raise XTVMError(f"xtvm_main failed with status {rc}")
+        return outs
+
+    def run(self, inputs: Mapping[str, Any] | Sequence[Any]) -> list[np.ndarray]:
+        """Run once; ``inputs`` is a dict name->array or a list in signature order."""
+        return self._invoke(self._bind(inputs))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | tuple[np.ndarray, ...]:
+        """``m(x, y)`` or ``m(x=..., y=...)``: one array for one output, else a tuple."""
+        if args and kwargs:
+            names = [i["name"] for i in self._inputs]
+            if len(args) > len(names):
+                raise InputError(f"too many inputs: the model takes {len(names)}, got {len(args)}")
+            dup = [n for n in names[: len(args)] if n in kwargs]
+            if dup:
+                raise InputError(f"input '{dup[0]}' given both by position and by name")
+            kwargs = {**dict(zip(names, args)), **kwargs}
+            args = ()
+        outs = self.run(kwargs if kwargs else list(args))
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def benchmark(
+        self,
+        inputs: Mapping[str, Any] | Sequence[Any],
+        repeat: int = 10,
+        number: int = 1,
+        warmup: int = 1,
+    ) -> dict[str, float]:
+        """Time ``repeat`` rounds of ``number`` calls; milliseconds per call."""
+        if repeat < 1 or number < 1:
+            raise InputError("benchmark needs repeat >= 1 and number >= 1")
+        arrays = self._bind(inputs)
+        for _ in range(warmup):
+            self._invoke(arrays)
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for _ in range(number):
+                self._invoke(arrays)
+            times.append((time.perf_counter() - start) * 1000.0 / number)
+        return {
+            "median_ms": statistics.median(times),
+            "mean_ms": statistics.fmean(times),
+            "min_ms": min(times),
+            "max_ms": max(times),
+            "std_ms": statistics.pstdev(times),
+            "repeat": repeat,
+            "number": number,
+        }
+
+    def export_library(self, path: str) -> None:
+        """Write a shared library; only modules that still know how to build one can."""
+        if self._exporter is None:
+            raise XTVMError("this module was loaded from a library; it is already exported")
+        self._exporter(str(path))
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{i['name']}: {i['dtype']}{list(i['shape'])}" for i in self._inputs)
+        outs = ", ".join(f"{o['dtype']}{list(o['shape'])}" for o in self._outputs)
+        return f"<xtvm.runtime.Module ({ins}) -> ({outs})>"
