@@ -118,7 +118,9 @@ def compile_and_load(
     _load_libm()
     text = ir_module if isinstance(ir_module, str) else str(ir_module)
     folder = cache_dir(cache_path) if use_cache else None
-    entry_cache = ObjectCache(folder, cache_key(text, str(target))) if folder else None
+    # The LLVM version is part of the key: another LLVM may compile the same IR differently.
+    key = cache_key(text, f"{target} llvm={llvm.llvm_version_info}")
+    entry_cache = ObjectCache(folder, key) if folder else None
     cached = entry_cache.load() if entry_cache else None
 
     mod = parse_and_verify(text)

@@ -38,26 +38,13 @@ __all__ = [
     "translate_module",
 ]
 
-# Same tables as upstream's _declare_func (type-valued attrs like byval are not needed
-# by our ABI and are left out).
-_ARG_ATTR_FLAGS = {
-    "llvm.inreg": "inreg",
-    "llvm.noalias": "noalias",
-    "llvm.nocapture": "nocapture",
-    "llvm.nofree": "nofree",
-    "llvm.nonnull": "nonnull",
-    "llvm.noundef": "noundef",
-    "llvm.readonly": "readonly",
-    "llvm.writeonly": "writeonly",
-    "llvm.returned": "returned",
-    "llvm.signext": "signext",
-    "llvm.zeroext": "zeroext",
-}
-_ARG_ATTR_INTS = {
-    "llvm.align": "align",
-    "llvm.dereferenceable": "dereferenceable",
-    "llvm.dereferenceable_or_null": "dereferenceable_or_null",
-}
+# As upstream's _declare_func, limited to what llvmlite's ArgumentAttributes knows
+# (type-valued attrs like byval are not part of our ABI).
+_ARG_ATTR_FLAGS = {f"llvm.{n}": n for n in (
+    "inreg", "noalias", "nofree", "nonnull", "noundef", "returned", "signext", "zeroext")}
+_ARG_ATTR_FLAGS["llvm.nocapture"] = "captures(none)"
+_ARG_ATTR_INTS = {f"llvm.{n}": n for n in (
+    "align", "dereferenceable", "dereferenceable_or_null")}
 # Weight globals get at least this alignment so that vector loads from them are fast.
 _WEIGHT_ALIGN = 64
 
@@ -221,24 +208,17 @@ def _vector_reduce(op: Operation, b: ir.IRBuilder, vm: ValMap, _: BlockMap) -> N
     vm[op.results[0]] = b.call(fn, [start, vec], fastmath=_fastmath(op))
 
 
-@register_converter(llvm.StackSaveOp)
-def _stacksave(op: Operation, b: ir.IRBuilder, vm: ValMap, _: BlockMap) -> None:
+@register_converter(llvm.StackSaveOp, llvm.StackRestoreOp)
+def _stack(op: Operation, b: ir.IRBuilder, vm: ValMap, _: BlockMap) -> None:
     # Not converted upstream.
-    ptr = ir.PointerType()
-    fn = b.module.globals.get("llvm.stacksave.p0") or ir.Function(
-        b.module, ir.FunctionType(ptr, []), name="llvm.stacksave.p0"
-    )
-    vm[op.results[0]] = b.call(fn, [])
-
-
-@register_converter(llvm.StackRestoreOp)
-def _stackrestore(op: Operation, b: ir.IRBuilder, vm: ValMap, _: BlockMap) -> None:
-    # Not converted upstream.
-    ptr = ir.PointerType()
-    fn = b.module.globals.get("llvm.stackrestore.p0") or ir.Function(
-        b.module, ir.FunctionType(ir.VoidType(), [ptr]), name="llvm.stackrestore.p0"
-    )
-    b.call(fn, [vm[op.operands[0]]])
+    save = isinstance(op, llvm.StackSaveOp)
+    name = "llvm.stacksave.p0" if save else "llvm.stackrestore.p0"
+    fnty = ir.FunctionType(ir.PointerType(), []) if save else ir.FunctionType(
+        ir.VoidType(), [ir.PointerType()])
+    fn = b.module.globals.get(name) or ir.Function(b.module, fnty, name=name)
+    result = b.call(fn, [vm[v] for v in op.operands])
+    if save:
+        vm[op.results[0]] = result
 
 
 def _default_align(ty: ir.Type) -> int | None:
@@ -303,18 +283,17 @@ class RawBytesConstant(ir.Constant):
         return 'c"' + _HEX_TABLE[arr].tobytes().decode("ascii") + '"'
 
 
+_SCALAR_BYTES = {ir.HalfType: 2, ir.FloatType: 4, ir.DoubleType: 8}
+
+
 def _byte_size(ty: ir.Type) -> int:
     """Storage size of a scalar/array/vector type (no struct padding rules needed)."""
     if isinstance(ty, (ir.ArrayType, ir.VectorType)):
         return ty.count * _byte_size(ty.element)
     if isinstance(ty, ir.IntType):
         return max(1, (ty.width + 7) // 8)
-    if isinstance(ty, ir.HalfType):
-        return 2
-    if isinstance(ty, ir.FloatType):
-        return 4
-    if isinstance(ty, ir.DoubleType):
-        return 8
+    if type(ty) in _SCALAR_BYTES:
+        return _SCALAR_BYTES[type(ty)]
     raise CompileError(f"cannot size global of type {ty} from dense bytes")
 
 
