@@ -112,6 +112,10 @@ class RelayOp(IRDLOperation):
     def infer_type(self) -> TensorType:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
+    def _set_result_type(self, t: TensorType) -> None:
+        """Give the (fresh, unused) result its inferred type; ``OpResult.type`` is read-only."""
+        self.results[0]._type = t
+
     def verify_(self) -> None:
         for o in self.operands:
             if not isinstance(o.type, TensorType):
@@ -168,7 +172,7 @@ class ConstantOp(IRDLOperation):
 
     @staticmethod
     def from_numpy(array: np.ndarray) -> ConstantOp:
-        arr = np.ascontiguousarray(array)
+        arr = np.ascontiguousarray(array).reshape(np.shape(array))  # keeps rank-0 arrays
         if arr.dtype == np.bool_:
             arr = arr.astype(np.int8)  # i1 is stored one byte per element
             elt = i1

@@ -33,17 +33,22 @@ class BinaryOp(RelayOp):
     assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
-        super().__init__(operands=[lhs, rhs], result_types=[None])
-        self.result.type = self.infer_type()
+        super().__init__(operands=[lhs, rhs], result_types=[lhs.type])
+        self._set_result_type(self.infer_type())
 
     def infer_type(self) -> TensorType:
         if elt_of(self.lhs) != elt_of(self.rhs):
             raise VerifyException(
                 f"{self.name}: element types differ ({elt_of(self.lhs)} vs {elt_of(self.rhs)})"
             )
-        return tensor_type(
-            broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs)), elt_of(self.lhs)
-        )
+        try:
+            shape = broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs))
+        except ValueError:
+            raise VerifyException(
+                f"{self.name}: cannot broadcast shapes {list(shape_of(self.lhs))} and "
+                f"{list(shape_of(self.rhs))}"
+            ) from None
+        return tensor_type(shape, elt_of(self.lhs))
 
 
 @irdl_op_definition

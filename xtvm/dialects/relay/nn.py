@@ -97,7 +97,7 @@ class Conv2dOp(RelayOp):
                 "groups": IntegerAttr(groups, i64),
             },
         )
-        self.result.type = self.infer_type()
+        self._set_result_type(self.infer_type())
 
     @property
     def attrs(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
@@ -144,7 +144,7 @@ class DenseOp(RelayOp):
 
     def __init__(self, data: SSAValue, weight: SSAValue):
         super().__init__(operands=[data, weight], result_types=[data.type])
-        self.result.type = self.infer_type()
+        self._set_result_type(self.infer_type())
 
     def infer_type(self) -> TensorType:
         xs = _float_tensor(self, self.data)
@@ -167,7 +167,7 @@ class BatchMatmulOp(RelayOp):
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
         super().__init__(operands=[lhs, rhs], result_types=[lhs.type])
-        self.result.type = self.infer_type()
+        self._set_result_type(self.infer_type())
 
     def infer_type(self) -> TensorType:
         a = _float_tensor(self, self.lhs)
@@ -210,7 +210,7 @@ class Pool2dOp(RelayOp):
             **(extra or {}),
         }
         super().__init__(operands=[data], result_types=[data.type], properties=props)
-        self.result.type = self.infer_type()
+        self._set_result_type(self.infer_type())
 
     @property
     def attrs(
@@ -282,7 +282,7 @@ class GlobalAvgPool2dOp(RelayOp):
 
     def __init__(self, data: SSAValue):
         super().__init__(operands=[data], result_types=[data.type])
-        self.result.type = self.infer_type()
+        self._set_result_type(self.infer_type())
 
     def infer_type(self) -> TensorType:
         n, c, _, _ = _float_tensor(self, self.data, 4)

@@ -67,7 +67,7 @@ class FlattenOp(RelayOp):
         super().__init__(
             operands=[data], result_types=[data.type], properties={"axis": IntegerAttr(axis, i64)}
         )
-        self.result.type = self.infer_type()
+        self._set_result_type(self.infer_type())
 
     def infer_type(self) -> TensorType:
         s = shape_of(self.data)
@@ -94,7 +94,7 @@ class TransposeOp(RelayOp):
         super().__init__(
             operands=[data], result_types=[data.type], properties={"axes": i64_array(perm)}
         )
-        self.result.type = self.infer_type()
+        self._set_result_type(self.infer_type())
 
     @property
     def perm(self) -> tuple[int, ...]:
@@ -128,7 +128,7 @@ class ConcatenateOp(RelayOp):
             result_types=[inputs[0].type],
             properties={"axis": IntegerAttr(axis % rank, i64)},
         )
-        self.result.type = self.infer_type()
+        self._set_result_type(self.infer_type())
 
     def infer_type(self) -> TensorType:
         if not self.inputs:

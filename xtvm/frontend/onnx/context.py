@@ -1,0 +1,89 @@
+"""What a converter sees: a place to emit relay ops, the current node, and constant access.
+
+Converters read shape-like operands (Reshape's shape, Clip's bounds) at import time from the
+``relay.constant`` that produces them; anything else is a model the importer cannot handle
+statically and is reported against the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from onnx import NodeProto
+from xdsl.builder import Builder
+from xdsl.ir import Operation, SSAValue
+
+from xtvm.dialects.relay import ConstantOp
+from xtvm.errors import ModelError
+
+
+def node_label(node: NodeProto, index: int) -> str:
+    """How messages name a node: its name, or its position when it has none."""
+    name = f"'{node.name}'" if node.name else f"#{index}"
+    return f"node {name} ({node.op_type})"
+
+
+def normalize_array(array: np.ndarray, what: str) -> np.ndarray:
+    """Floats become float32 (the compute type), integers int64 (shape operands)."""
+    arr = np.asarray(array)
+    if arr.dtype.kind == "f":
+        return arr.astype(np.float32, copy=False)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    if arr.dtype.kind == "b":
+        return arr
+    raise ModelError(f"{what} has element type {arr.dtype}, which xtvm does not support")
+
+
+class ConversionContext:
+    """Builder wrapper handed to converters; one per imported graph."""
+
+    def __init__(self, builder: Builder, opset: int):
+        self.builder = builder
+        self.opset = opset
+        self.node: NodeProto = NodeProto()
+        self.label = "graph"
+
+    # -- emitting ---------------------------------------------------------------------------
+
+    def emit(self, op: Operation) -> SSAValue:
+        """Insert ``op`` (verifying it) and return its single result."""
+        self.builder.insert(op)
+        op.verify()
+        assert len(op.results) == 1
+        return op.results[0]
+
+    def constant(self, array: np.ndarray | float | Sequence[Any]) -> SSAValue:
+        """Emit a ``relay.constant`` holding ``array`` (normalized to float32 / int64)."""
+        arr = normalize_array(np.asarray(array), f"{self.label}: constant")
+        return self.emit(ConstantOp.from_numpy(arr))
+
+    # -- import-time constants --------------------------------------------------------------
+
+    @staticmethod
+    def is_constant(value: SSAValue | None) -> bool:
+        return value is not None and isinstance(value.owner, ConstantOp)
+
+    def const_value(self, value: SSAValue | None, what: str) -> np.ndarray:
+        """The numpy value of a constant operand; ModelError if it is computed at run time."""
+        if value is None or not isinstance(value.owner, ConstantOp):
+            raise self.error(f"{what} must be a constant (initializer or Constant node)")
+        return value.owner.to_numpy()
+
+    def ints(self, value: SSAValue | None, what: str) -> list[int]:
+        """A constant integer operand as a flat list of Python ints."""
+        arr = self.const_value(value, what)
+        if arr.dtype.kind not in "iu":
+            raise self.error(f"{what} must be an integer tensor, got {arr.dtype}")
+        return [int(v) for v in arr.reshape(-1)]
+
+    # -- errors -----------------------------------------------------------------------------
+
+    def error(self, message: str) -> ModelError:
+        """A ModelError about the node being converted (raise the result)."""
+        return ModelError(f"{self.label}: {message}")
+
+    def attr_error(self, attr: str, value: Any, allowed: str) -> ModelError:
+        return self.error(f"attribute {attr}={value!r} is not supported ({allowed})")

@@ -1,0 +1,103 @@
+"""Static input shapes: the model's declared dims, with symbolic ones bound from ``shape_dict``.
+
+xtvm compiles for fixed shapes, so every input dim must end up a positive integer. A symbolic
+dim (``dim_param``) bound once, through any input, is bound wherever that name appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from onnx import TensorProto, ValueInfoProto
+
+from xtvm.errors import InputError, ModelError, ShapeError
+
+Dim = int | str | None  # fixed size, symbolic name, or unknown
+
+
+def declared_dims(vi: ValueInfoProto) -> list[Dim]:
+    """The declared dims of a float32 tensor input (the ONNX checker requires a shape)."""
+    if not vi.type.HasField("tensor_type"):
+        raise ModelError(f"input '{vi.name}' is not a tensor; only tensor inputs are supported")
+    tt = vi.type.tensor_type
+    if tt.elem_type != TensorProto.FLOAT:
+        name = TensorProto.DataType.Name(tt.elem_type)
+        raise ModelError(f"input '{vi.name}' has element type {name}; only FLOAT is supported")
+    dims: list[Dim] = []
+    for d in tt.shape.dim:
+        if d.HasField("dim_value") and d.dim_value > 0:
+            dims.append(int(d.dim_value))
+        else:
+            dims.append(d.dim_param or None)
+    return dims
+
+
+def _given(name: str, shape: Sequence[int]) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"shape_dict['{name}'] must be a sequence of ints, got {shape!r}"
+        ) from None
+    if any(d <= 0 for d in dims):
+        raise ShapeError(f"shape_dict['{name}'] = {list(dims)} has a non-positive dim")
+    return dims
+
+
+def resolve_input_shapes(
+    inputs: Sequence[ValueInfoProto], shape_dict: Mapping[str, Sequence[int]] | None
+) -> dict[str, tuple[int, ...]]:
+    """Map each graph input name to a fully static shape, or raise ShapeError/InputError."""
+    given = {k: _given(k, v) for k, v in (shape_dict or {}).items()}
+    names = [vi.name for vi in inputs]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise InputError(
+            f"shape_dict names unknown input(s) {', '.join(repr(u) for u in unknown)}; "
+            f"the model's inputs are {', '.join(repr(n) for n in names) or '(none)'}"
+        )
+    declared = {vi.name: declared_dims(vi) for vi in inputs}
+
+    # bind symbolic names through the inputs given explicitly
+    params: dict[str, int] = {}
+    for name, dims in declared.items():
+        if name not in given:
+            continue
+        shape = given[name]
+        if len(shape) != len(dims):
+            raise ShapeError(
+                f"shape_dict['{name}'] has rank {len(shape)} but the model declares rank "
+                f"{len(dims)} ({_show(dims)})"
+            )
+        for i, (d, g) in enumerate(zip(dims, shape)):
+            if isinstance(d, int) and d != g:
+                raise ShapeError(
+                    f"shape_dict['{name}'] = {list(shape)} conflicts with the model's fixed "
+                    f"dim {i} = {d}"
+                )
+            if isinstance(d, str):
+                if params.setdefault(d, g) != g:
+                    raise ShapeError(
+                        f"symbolic dim '{d}' is bound to both {params[d]} and {g} "
+                        f"(input '{name}', dim {i})"
+                    )
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, dims in declared.items():
+        if name in given:
+            shapes[name] = given[name]
+            continue
+        resolved = [params.get(d) if isinstance(d, str) else d for d in dims]
+        for i, (d, r) in enumerate(zip(dims, resolved)):
+            if r is None:
+                what = f"dim {i} ('{d}')" if d else f"dim {i}"
+                raise ShapeError(
+                    f"input '{name}' has unresolved {what} in shape {_show(dims)}; bind it with "
+                    f"shape_dict={{'{name}': [...]}}"
+                )
+        shapes[name] = tuple(int(r) for r in resolved)  # type: ignore[arg-type]
+    return shapes
+
+
+def _show(dims: Sequence[Dim]) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
