@@ -1,0 +1,17 @@
+"""Default CPU (x86 and other SIMD hosts) schedules."""
+
+from xtvm.topi.x86.default import (
+    DefaultScheduleConfig,
+    apply_default_schedule,
+    host_vector_bits,
+    schedule_stage,
+    vector_factor,
+)
+
+__all__ = [
+    "DefaultScheduleConfig",
+    "apply_default_schedule",
+    "host_vector_bits",
+    "schedule_stage",
+    "vector_factor",
+]

@@ -1,0 +1,170 @@
+"""``convert-relay-to-te``: each fused relay group becomes a scheduled ``te.kernel``.
+
+Expects: a module of ``func.func`` graphs over ranked tensors holding ``relay.constant``,
+``relay.fused`` groups, ``func.return`` and possibly relay ops outside any group.
+
+Guarantees: each ``relay.fused "k"`` is a ``te.kernel @k`` (placeholders = group inputs in
+order, ``te.return`` = group outputs, the default CPU schedule applied), each relay op outside
+a group a singleton kernel ``@fused_<op>``; the graph function holds only
+``arith.constant dense<..>`` (same elements attribute as the ``relay.constant``),
+``te.call`` and ``func.return``, and keeps its ``arg_attrs``/``res_attrs``. Kernel names are
+unique in the module. An op without a lowering raises ``CompileError`` naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
+
+from xtvm.dialects import relay
+from xtvm.dialects.te import CallOp, KernelOp
+from xtvm.errors import CompileError
+from xtvm.lowering.relay_to_te.ops import LOWERINGS, stage_name
+from xtvm.passes.registry import register_pass
+from xtvm.topi.builder import KernelBuilder, Tensor
+from xtvm.topi.x86 import DefaultScheduleConfig, apply_default_schedule
+
+
+def _live_ops(ops: Sequence[Operation], outputs: Sequence[SSAValue]) -> list[Operation]:
+    """The ops of ``ops`` that some output depends on, in their original order."""
+    live: set[Operation] = set()
+    work = [v.owner for v in outputs if isinstance(v.owner, Operation)]
+    in_group = set(ops)
+    while work:
+        op = work.pop()
+        if op in live or op not in in_group:
+            continue
+        live.add(op)
+        work.extend(o.owner for o in op.operands if isinstance(o.owner, Operation))
+    return [op for op in ops if op in live]
+
+
+def build_kernel(
+    name: str,
+    inputs: Sequence[SSAValue],
+    ops: Sequence[Operation],
+    outputs: Sequence[SSAValue],
+    config: DefaultScheduleConfig | None = None,
+) -> KernelOp:
+    """A scheduled kernel computing ``outputs`` from ``inputs`` by the relay ``ops``."""
+    kb = KernelBuilder(name)
+    env: dict[SSAValue, Tensor] = {}
+    for k, v in enumerate(inputs):
+        t = v.type
+        assert isinstance(t, TensorType)
+        env[v] = kb.placeholder(t.get_shape(), t.element_type, f"p{k}")
+    for op in _live_ops(ops, outputs):
+        lower = LOWERINGS.get(type(op))
+        if lower is None:
+            raise CompileError(f"convert-relay-to-te: no lowering for relay op '{op.name}'")
+        try:
+            args = [env[o] for o in op.operands]
+        except KeyError:
+            raise CompileError(
+                f"convert-relay-to-te: '{op.name}' uses a value defined outside its group"
+            ) from None
+        out = lower(op, args, stage_name(op))
+        if out.type != op.results[0].type:
+            raise CompileError(
+                f"convert-relay-to-te: '{op.name}' lowered to {out.type}, "
+                f"expected {op.results[0].type}"
+            )
+        env[op.results[0]] = out
+    results: list[Tensor] = []
+    for v in outputs:
+        t = env[v]
+        if t in kb.placeholders or t in results:  # te.return names distinct computed stages
+            src = t
+            t = kb.compute(src.shape, lambda *i, s=src: s[i], "copy", tag="injective")
+        results.append(t)
+    kb.output(*results)
+    kernel = kb.finish()
+    apply_default_schedule(kernel, config)
+    return kernel
+
+
+@dataclass
+class _Namer:
+    used: set[str]
+
+    def __call__(self, base: str) -> str:
+        name, n = base, 0
+        while name in self.used:
+            n += 1
+            name = f"{base}_{n}"
+        self.used.add(name)
+        return name
+
+
+def _lower_function(
+    fn: func.FuncOp, module: ModuleOp, namer: _Namer, cfg: DefaultScheduleConfig | None
+) -> None:
+    for op in list(fn.body.block.ops):
+        if isinstance(op, relay.ConstantOp):
+            const = arith.ConstantOp(op.value, op.result.type)
+            const.result.name_hint = op.result.name_hint
+            Rewriter.replace_op(op, const)
+        elif isinstance(op, relay.FusedOp):
+            block = op.block
+            body = list(block.ops)
+            term = body[-1]
+            assert isinstance(term, relay.YieldOp)
+            inputs = list(block.args)
+            args = list(op.inputs)
+            hoisted = [c for c in body if isinstance(c, relay.ConstantOp)]
+            for c in hoisted:  # constants inside a group become extra kernel inputs
+                new = arith.ConstantOp(c.value, c.result.type)
+                Rewriter.insert_op(new, _before(op))
+                inputs.append(c.result)
+                args.append(new.result)
+            name = namer(op.kernel_name.data)
+            kernel = build_kernel(
+                name, inputs, [o for o in body[:-1] if o not in hoisted], term.values, cfg
+            )
+            module.body.block.insert_op_before(kernel, fn)
+            Rewriter.replace_op(op, CallOp(name, args, [r.type for r in op.outputs]))
+        elif isinstance(op, relay.RelayOp):
+            name = namer(f"fused_{stage_name(op)}")
+            inputs = list(op.operands)
+            kernel = build_kernel(name, inputs, [op], list(op.results), cfg)
+            module.body.block.insert_op_before(kernel, fn)
+            Rewriter.replace_op(op, CallOp(name, inputs, [r.type for r in op.results]))
+        elif op.name.startswith("relay."):
+            raise CompileError(f"convert-relay-to-te: no lowering for relay op '{op.name}'")
+
+
+def _before(op: Operation):
+    from xdsl.rewriter import InsertPoint
+
+    return InsertPoint.before(op)
+
+
+@register_pass
+@dataclass(frozen=True)
+class ConvertRelayToTePass(ModulePass):
+    """Lower relay graphs to scheduled tensor-expression kernels (see the module docstring).
+
+    ``vector_bits`` overrides the vector register width the default schedules assume
+    (0: the host's)."""
+
+    name = "convert-relay-to-te"
+
+    vector_bits: int = 0
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        used = {
+            s.data
+            for o in op.body.block.ops
+            if isinstance(s := o.properties.get("sym_name"), StringAttr)
+        }
+        namer = _Namer(used)
+        cfg = DefaultScheduleConfig(vector_bits=self.vector_bits)
+        for fn in [o for o in op.body.block.ops if isinstance(o, func.FuncOp)]:
+            _lower_function(fn, op, namer, cfg)

@@ -1,0 +1,107 @@
+"""Injective layout operators: reshape, flatten, transpose, concatenate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xtvm.topi.builder import Tensor
+from xtvm.topi.expr import Expr
+from xtvm.topi.intrin import max_, min_, select
+
+
+def _strides(shape: Sequence[int]) -> list[int]:
+    out, acc = [], 1
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= s
+    return out[::-1]
+
+
+def reshape(x: Tensor, new_shape: Sequence[int], name: str = "reshape") -> Tensor:
+    """Row-major reshape: flatten the output index, unflatten it into the input's dims.
+
+    Leading dims both shapes share map straight through; the rest go through one linear
+    index (``//`` and ``%`` on non-negative values)."""
+    new_shape = tuple(int(d) for d in new_shape)
+    src = x.shape
+    n_in, n_out = 1, 1
+    for d in src:
+        n_in *= d
+    for d in new_shape:
+        n_out *= d
+    if n_in != n_out:
+        raise ValueError(f"reshape: cannot reshape {src} to {new_shape}")
+    common = 0
+    while common < min(len(src), len(new_shape)) and src[common] == new_shape[common]:
+        common += 1
+
+    def body(*i: Expr) -> Expr:
+        idx: list[Expr | int] = list(i[:common])
+        rest_out = new_shape[common:]
+        rest_in = src[common:]
+        flat: Expr | int = 0
+        for ax, size, stride in zip(i[common:], rest_out, _strides(rest_out)):
+            if size != 1:
+                flat = ax * stride + flat if isinstance(flat, Expr) else ax * stride
+        for d, (size, stride) in enumerate(zip(rest_in, _strides(rest_in))):
+            if size == 1 or not isinstance(flat, Expr):
+                idx.append(0)
+                continue
+            v = flat // stride
+            if d > 0:  # the first remaining dim needs no wrap-around
+                v = v % size
+            idx.append(v)
+        return x[idx]
+
+    return x.builder.compute(new_shape, body, name, tag="injective")
+
+
+def flatten(x: Tensor, axis: int = 1, name: str = "flatten") -> Tensor:
+    """Collapse dims [0, axis) and [axis, rank) (ONNX Flatten)."""
+    lead, trail = 1, 1
+    for d in x.shape[:axis]:
+        lead *= d
+    for d in x.shape[axis:]:
+        trail *= d
+    return reshape(x, (lead, trail), name)
+
+
+def transpose(x: Tensor, perm: Sequence[int] | None = None, name: str = "transpose") -> Tensor:
+    """Result dim ``k`` is input dim ``perm[k]``."""
+    perm = list(reversed(range(x.ndim))) if perm is None else [p % x.ndim for p in perm]
+    shape = tuple(x.shape[p] for p in perm)
+
+    def body(*i: Expr) -> Expr:
+        idx: list[Expr | None] = [None] * x.ndim
+        for k, p in enumerate(perm):
+            idx[p] = i[k]
+        return x[idx]
+
+    return x.builder.compute(shape, body, name, tag="injective")
+
+
+def concatenate(xs: Sequence[Tensor], axis: int, name: str = "concatenate") -> Tensor:
+    """Join along ``axis``: each input is read at a clamped index and the right one selected."""
+    rank = xs[0].ndim
+    axis %= rank
+    offsets, total = [], 0
+    for t in xs:
+        offsets.append(total)
+        total += t.shape[axis]
+    shape = tuple(total if d == axis else s for d, s in enumerate(xs[0].shape))
+
+    def read(t: Tensor, off: int, i: tuple[Expr, ...]) -> Expr:
+        local = i[axis] - off
+        if off > 0:  # positions before this input
+            local = max_(local, 0)
+        if off + t.shape[axis] < total:  # positions after it
+            local = min_(local, t.shape[axis] - 1)
+        return t[(*i[:axis], local, *i[axis + 1 :])]
+
+    def body(*i: Expr) -> Expr:
+        v = read(xs[-1], offsets[-1], i)
+        for t, off in reversed(list(zip(xs[:-1], offsets[:-1]))):
+            v = select(i[axis] < off + t.shape[axis], read(t, off, i), v)
+        return v
+
+    return xs[0].builder.compute(shape, body, name, tag="injective")

@@ -1,0 +1,122 @@
+"""Default CPU schedule for one fused kernel: inline the injective stages, vectorize the
+contiguous output dim, accumulate reductions around the vector loop, parallelize outside.
+
+Rules (applied to every ``te.kernel`` the relay lowering produces):
+
+1. Every compute that is not a reduction and not a kernel output is ``compute_inline``d
+   (pads, broadcasts, elementwise prologues/epilogues); reductions keep their own stage.
+2. For each remaining stage, the last spatial axis (contiguous in the output) is the vector
+   axis: split by the lane count when it divides the extent, else by the largest divisor in
+   ``[min_vector_factor, lanes]``, else not vectorized. A factor equal to the extent
+   vectorizes the axis as is.
+3. A reduction stage that vectorizes orders its loops ``spatial..., outer, reduce...,
+   inner`` (reduction axes just outside the vector loop; the lowering then accumulates in
+   the output buffer: an init nest, then an update nest).
+4. The outermost loop with extent > 1 is ``parallel`` when every loop outside it has extent
+   1 (so a batch of 1 still parallelizes over channels) and it is neither a reduction axis
+   nor the vector axis.
+
+No ``compute_at`` yet. The knobs live in :class:`DefaultScheduleConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from xdsl.dialects.builtin import AnyFloat, IntegerType, TensorType
+
+from xtvm.dialects.te import KernelOp
+from xtvm.topi.schedule import Axis, Schedule, Stage
+
+FALLBACK_VECTOR_BITS = 512
+
+
+@cache
+def host_vector_bits() -> int:
+    """Widest SIMD register of this machine (512 if the target module is unavailable)."""
+    try:
+        from xtvm.backends.llvm.target import Target
+    except ImportError:  # pragma: no cover - the backend is optional for the operator library
+        return FALLBACK_VECTOR_BITS
+    return Target.host().vector_lanes(32) * 32
+
+
+@dataclass(frozen=True)
+class DefaultScheduleConfig:
+    """Knobs of the default schedule."""
+
+    vector_bits: int = 0  # 0: the host's widest vector register
+    min_vector_factor: int = 4
+    vectorize: bool = True
+    parallel: bool = True
+    inline_injective: bool = True
+
+    def lanes(self, elt) -> int:
+        bits = self.vector_bits or host_vector_bits()
+        width = 32
+        if isinstance(elt, AnyFloat):
+            width = elt.bitwidth
+        elif isinstance(elt, IntegerType):
+            width = max(8, elt.width.data)
+        return max(1, bits // width)
+
+
+def vector_factor(extent: int, lanes: int, min_factor: int = 4) -> int | None:
+    """Lane count if it divides ``extent``, else the largest divisor in [min_factor, lanes]."""
+    if extent >= lanes and extent % lanes == 0:
+        return lanes
+    for f in range(min(lanes, extent), min_factor - 1, -1):
+        if extent % f == 0:
+            return f
+    return None
+
+
+def schedule_stage(st: Stage, cfg: DefaultScheduleConfig) -> None:
+    """Rules 2-4 for one non-inlined stage."""
+    axes = st.axes
+    red = st.reduce_axes
+    inner: Axis | None = None
+    if axes and cfg.vectorize:
+        assert st.compute is not None
+        t = st.compute.result.type
+        assert isinstance(t, TensorType)
+        last = axes[-1]
+        f = vector_factor(last.extent, cfg.lanes(t.element_type), cfg.min_vector_factor)
+        if f is not None:
+            if f == last.extent:
+                inner = last
+                spatial = axes
+            else:
+                outer, inner = st.split(last, f)
+                spatial = [*axes[:-1], outer, inner]
+            if red:
+                st.reorder(*spatial[:-1], *red, inner)
+            st.vectorize(inner)
+    if cfg.parallel:
+        for ax in st.leaf_axes:
+            if ax.is_reduce or ax is inner:
+                break
+            if ax.extent > 1:
+                st.parallel(ax)
+                break
+
+
+def apply_default_schedule(
+    kernel: KernelOp, config: DefaultScheduleConfig | None = None
+) -> Schedule:
+    """Write the default schedule into ``kernel`` (which must not have one yet)."""
+    if kernel.schedule is not None:
+        raise ValueError(f"kernel {kernel.sym_name.data} already has a schedule")
+    cfg = config or DefaultScheduleConfig()
+    s = Schedule(kernel)
+    outputs = set(kernel.return_op.values)
+    kept = []
+    for c in kernel.computes:
+        if cfg.inline_injective and c.reduce is None and c.result not in outputs:
+            s.stage(c).compute_inline()
+        else:
+            kept.append(c)
+    for c in kept:
+        schedule_stage(s.stage(c), cfg)
+    return s
