@@ -15,11 +15,12 @@ from xdsl.dialects.vector import Vector
 
 def xtvm_dialects() -> list:
     """All dialects xtvm defines (imported lazily to keep import order simple)."""
+    from xtvm.dialects.llvmx import LLVMX
     from xtvm.dialects.relay import Relay
     from xtvm.dialects.te import TE
     from xtvm.dialects.tir import TIR
 
-    return [Relay, TE, TIR]
+    return [Relay, TE, TIR, LLVMX]
 
 
 def make_context(allow_unregistered: bool = False) -> Context:

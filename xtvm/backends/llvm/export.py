@@ -57,6 +57,8 @@ def export_library(
         with open(obj_path, "wb") as f:
             f.write(obj)
         cmd = [cc, "-shared", "-o", out, obj_path, "-lm"]
+        if "GOMP_parallel" in str(ir_module):
+            cmd.append("-lgomp")  # parallel loops call into the OpenMP runtime
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         except (OSError, subprocess.TimeoutExpired) as exc:

@@ -38,6 +38,16 @@ def _load_libm() -> None:
             pass  # the Python binary links libm anyway on glibc systems
 
 
+@cache
+def _load_libgomp() -> None:
+    """Make libgomp's GOMP_parallel / omp_* resolvable (parallel loops call them)."""
+    name = ctypes.util.find_library("gomp") or "libgomp.so.1"
+    try:
+        llvm.load_library_permanently(name)
+    except RuntimeError as exc:
+        raise CompileError(f"parallel loops need libgomp, which cannot be loaded: {exc}") from None
+
+
 def parse_and_verify(ir_module: ir.Module | str) -> llvm.ModuleRef:
     """Parse llvmlite IR (or its text) into an LLVM module and verify it."""
     _init_llvm()
@@ -117,6 +127,8 @@ def compile_and_load(
     _init_llvm()
     _load_libm()
     text = ir_module if isinstance(ir_module, str) else str(ir_module)
+    if "GOMP_parallel" in text:
+        _load_libgomp()
     folder = cache_dir(cache_path) if use_cache else None
     # The LLVM version is part of the key: another LLVM may compile the same IR differently.
     key = cache_key(text, f"{target} llvm={llvm.llvm_version_info}")
