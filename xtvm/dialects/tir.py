@@ -199,11 +199,11 @@ class ForOp(IRDLOperation):
     def parse(cls, parser: Parser) -> ForOp:
         iv = parser.parse_argument(expect_type=False)
         parser.parse_punctuation("=")
-        lb = parser.parse_operand()
+        lb = parser.parse_operand(IndexType())
         parser.parse_keyword("to")
-        ub = parser.parse_operand()
+        ub = parser.parse_operand(IndexType())
         parser.parse_keyword("step")
-        step = parser.parse_operand()
+        step = parser.parse_operand(IndexType())
         kind = "serial"
         if parser.parse_optional_keyword("kind") is not None:
             parser.parse_punctuation("(")

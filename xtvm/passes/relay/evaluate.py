@@ -211,6 +211,40 @@ _NARY: dict[type[Operation], Callable[..., np.ndarray]] = {
 }
 
 
+def register_evaluator(
+    *op_types: type[Operation],
+) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
+    """Decorator for evaluators of further op families: ``fn(op, *inputs) -> ndarray``.
+
+    Family modules live beside this one as ``eval_<family>.py`` and are imported on first use.
+    """
+
+    def deco(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        for t in op_types:
+            _NARY[t] = fn
+        return fn
+
+    return deco
+
+
+_EXTENSIONS_LOADED = False
+
+
+def _load_extensions() -> None:
+    global _EXTENSIONS_LOADED
+    if _EXTENSIONS_LOADED:
+        return
+    _EXTENSIONS_LOADED = True
+    import importlib
+    import pkgutil
+
+    import xtvm.passes.relay as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("eval_"):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
 # ----------------------------------------------------------------------------------------------
 # entry points
 # ----------------------------------------------------------------------------------------------
@@ -218,6 +252,7 @@ _NARY: dict[type[Operation], Callable[..., np.ndarray]] = {
 
 def can_evaluate(op: Operation) -> bool:
     """True for ops :func:`evaluate_op` knows (every relay op, including ``relay.fused``)."""
+    _load_extensions()
     return (
         type(op) in _BINARY
         or type(op) in _UNARY
@@ -238,6 +273,7 @@ def evaluate_op(op: Operation, inputs: Sequence[np.ndarray]) -> np.ndarray:
     if len(inputs) != len(op.operands):
         raise ValueError(f"{op.name}: expected {len(op.operands)} inputs, got {len(inputs)}")
     args = [np.asarray(a) for a in inputs]
+    _load_extensions()
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         kind = type(op)
         if kind in _BINARY:

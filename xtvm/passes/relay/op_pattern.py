@@ -50,6 +50,20 @@ _PATTERNS: dict[type[Operation], OpPattern] = {
 }
 
 
+_BY_NAME = {
+    "elemwise": OpPattern.ELEMWISE,
+    "broadcast": OpPattern.BROADCAST,
+    "injective": OpPattern.INJECTIVE,
+    "comm_reduce": OpPattern.COMM_REDUCE,
+    "out_elemwise_fusable": OpPattern.OUT_ELEMWISE_FUSABLE,
+    "opaque": OpPattern.OPAQUE,
+}
+
+
 def op_pattern(op: Operation) -> OpPattern:
-    """The fusion pattern of ``op``; anything not in the table (or unknown) is opaque."""
-    return _PATTERNS.get(type(op), OpPattern.OPAQUE)
+    """The fusion pattern of ``op``: the table above, else the op class's ``FUSE_PATTERN``
+    (one of the names in ``_BY_NAME``, so dialect files need not import this pass), else opaque."""
+    known = _PATTERNS.get(type(op))
+    if known is not None:
+        return known
+    return _BY_NAME.get(getattr(type(op), "FUSE_PATTERN", "opaque"), OpPattern.OPAQUE)

@@ -1,5 +1,10 @@
-"""ONNX op converters, one module per op family; importing them registers them."""
+"""ONNX op converters, one module per op family; importing them registers them.
 
-from xtvm.frontend.onnx.converters import conv, elementwise, misc, nn, shape
+Every module of this package is imported, so a new family needs only a new file.
+"""
 
-__all__ = ["conv", "elementwise", "misc", "nn", "shape"]
+import importlib
+import pkgutil
+
+for _info in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_info.name}")
