@@ -20,7 +20,8 @@ _DISCOVERED = False
 
 # Named pipelines, by opt level. Each is a pipeline string over registered passes.
 # The relay part runs graph passes; the rest lowers step by step to the llvm dialect.
-_LOWER = "convert-relay-to-te,convert-te-to-tir,convert-tir-to-llvm"
+# O0 skips constant folding and puts every op in its own kernel (no fusion).
+_LOWER = "convert-relay-to-te,convert-te-to-tir,tir-vectorize,convert-tir-to-llvm"
 PIPELINES: dict[str, str] = {
     "O0": f"relay-fuse-ops{{max-depth=1}},{_LOWER}",
     "O1": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
@@ -41,11 +42,13 @@ def _discover() -> None:
     global _DISCOVERED
     if _DISCOVERED:
         return
-    _DISCOVERED = True
+    # an import error propagates, and discovery is retried next time: a broken pass module
+    # must never silently shrink the set of available passes
     for pkg_name in ("xtvm.passes", "xtvm.lowering"):
         pkg = importlib.import_module(pkg_name)
         for info in pkgutil.walk_packages(pkg.__path__, prefix=pkg_name + "."):
             importlib.import_module(info.name)
+    _DISCOVERED = True
 
 
 def all_passes() -> dict[str, type[ModulePass]]:

@@ -1,0 +1,44 @@
+"""Shared fixtures: the example ONNX models on disk and onnxruntime as a reference engine."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+if str(EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(EXAMPLES))  # make_models.py and reference.py live there
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with mlp.onnx, resnet_block.onnx and unsupported.onnx."""
+    import onnx
+    from make_models import make_mlp, make_resnet_block_model, make_unsupported_model
+
+    folder = tmp_path_factory.mktemp("models")
+    onnx.save(make_mlp(), folder / "mlp.onnx")
+    onnx.save(make_resnet_block_model(), folder / "resnet_block.onnx")
+    onnx.save(make_unsupported_model(), folder / "unsupported.onnx")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def ort_run() -> Callable[..., list[np.ndarray]]:
+    """``ort_run(model_or_path, feeds) -> outputs`` with onnxruntime (skips if missing)."""
+    ort = pytest.importorskip("onnxruntime")
+
+    def run(model, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        data = model if isinstance(model, (str, os.PathLike)) else model.SerializeToString()
+        if isinstance(data, os.PathLike):
+            data = os.fspath(data)
+        sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        return sess.run(None, feeds)
+
+    return run

@@ -1,0 +1,106 @@
+"""``CompiledModule``: what ``xtvm.build`` returns — a runnable model that remembers how it
+was made (IR at each level, pass timings, the LLVM module) so it can be exported or inspected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from xtvm.errors import XTVMError
+from xtvm.runtime import Module
+
+SOURCE_LEVELS = ("relay", "te", "tir", "llvm", "ll", "asm")
+
+
+class CompiledModule:
+    """A JIT-compiled model. Call it like a function or ``run`` it on a dict or list."""
+
+    def __init__(
+        self,
+        module: Module,
+        *,
+        ir_module: Any,
+        target: Any,
+        metadata: dict[str, Any],
+        sources: Mapping[str, Any] | None = None,
+        pass_times: Sequence[tuple[str, float]] = (),
+    ):
+        self.module = module
+        self.ir_module = ir_module  # llvmlite ir.Module, before LLVM's optimizations
+        self.target = target
+        self.metadata = dict(metadata)
+        self._sources: dict[str, Any] = dict(sources or {})  # level -> ModuleOp or text
+        self.time_passes: list[tuple[str, float]] = list(pass_times)
+
+    # -- running -------------------------------------------------------------------------
+    @property
+    def input_info(self) -> list[dict[str, Any]]:
+        """``[{"name", "shape", "dtype"}]`` of the inputs, in positional order."""
+        return self.module.input_info
+
+    @property
+    def output_info(self) -> list[dict[str, Any]]:
+        """``[{"name", "shape", "dtype"}]`` of the outputs, in return order."""
+        return self.module.output_info
+
+    def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | tuple[np.ndarray, ...]:
+        """``lib(x)`` or ``lib(x=...)``: one array for one output, else a tuple."""
+        return self.module(*args, **kwargs)
+
+    def run(self, inputs: Mapping[str, Any] | Sequence[Any]) -> list[np.ndarray]:
+        """Run once on a dict name->array or a list in input order; returns every output."""
+        return self.module.run(inputs)
+
+    def benchmark(
+        self,
+        inputs: Mapping[str, Any] | Sequence[Any],
+        repeat: int = 10,
+        number: int = 1,
+        warmup: int = 1,
+    ) -> dict[str, float]:
+        """Milliseconds per call over ``repeat`` rounds: median/mean/min/max/std."""
+        return self.module.benchmark(inputs, repeat=repeat, number=number, warmup=warmup)
+
+    # -- exporting and inspecting --------------------------------------------------------
+    def export_library(self, path: str | os.PathLike[str]) -> str:
+        """Write a shared library that ``xtvm.runtime.load`` opens; returns its path."""
+        from xtvm.backends.llvm import export_library
+
+        return export_library(self.ir_module, self.target, self.metadata, path)
+
+    def get_source(self, level: str = "llvm") -> str:
+        """The program at ``level``: "relay", "te", "tir", "llvm" (xDSL IR as each stage left
+        it), "ll" (LLVM IR before optimization) or "asm" (optimized native assembly)."""
+        if level == "ll":
+            return str(self.ir_module)
+        if level == "asm":
+            from xtvm.backends.llvm import emit_assembly
+
+            return emit_assembly(str(self.ir_module), self.target)
+        if level not in SOURCE_LEVELS:
+            raise XTVMError(f"unknown source level {level!r}; expected one of {SOURCE_LEVELS}")
+        if level not in self._sources:
+            raise XTVMError(f"no {level} IR was kept for this module (its pipeline skips it)")
+        source = self._sources[level]
+        if not isinstance(source, str):
+            source = self._sources[level] = str(source)  # print once, on demand
+        return source
+
+    def pass_timing_report(self) -> str:
+        """One line per pass with its wall time, then the total (for ``--time-passes``)."""
+        width = max((len(n) for n, _ in self.time_passes), default=4)
+        lines = [f"{name:<{width}}  {sec * 1000:10.2f} ms" for name, sec in self.time_passes]
+        total = sum(sec for _, sec in self.time_passes)
+        lines.append(f"{'total':<{width}}  {total * 1000:10.2f} ms")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{i['name']}: {i['dtype']}{list(i['shape'])}" for i in self.input_info)
+        outs = ", ".join(f"{o['dtype']}{list(o['shape'])}" for o in self.output_info)
+        cpu = getattr(self.target, "cpu", None)
+        where = f"llvm -mcpu={cpu}" if cpu else str(self.target)
+        return f"<xtvm.CompiledModule ({ins}) -> ({outs}) for '{where}'>"
