@@ -29,7 +29,7 @@ def kernel_of(build, *shapes, dtype=f32, schedule=False) -> te.KernelOp:
     kb.output(*(out if isinstance(out, (list, tuple)) else [out]))
     k = kb.finish()
     if schedule:
-        apply_default_schedule(k, DefaultScheduleConfig(vector_bits=512))
+        apply_default_schedule(k, DefaultScheduleConfig(vector_bits=512, min_parallel_work=0))
         k.verify()
     return k
 
@@ -410,3 +410,12 @@ def test_reductions_max_min_keep_their_identity():
         return a.builder.compute((3,), lambda i: max_(lambda r: a[i, r], (5,)), "m")
 
     np.testing.assert_allclose(run(build, x), x.max(axis=1))
+
+
+def test_default_schedule_keeps_tiny_stages_serial():
+    k = kernel_of(lambda x: nn.relu(x), (2, 16))
+    apply_default_schedule(k, DefaultScheduleConfig(vector_bits=512))
+    assert not ops_named(k, "te.parallel")  # 32 iterations: not worth a fork/join
+    big = kernel_of(lambda x: nn.relu(x), (64, 1024))
+    apply_default_schedule(big, DefaultScheduleConfig(vector_bits=512))
+    assert len(ops_named(big, "te.parallel")) == 1

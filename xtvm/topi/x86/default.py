@@ -14,7 +14,8 @@ Rules (applied to every ``te.kernel`` the relay lowering produces):
    the output buffer: an init nest, then an update nest).
 4. The outermost loop with extent > 1 is ``parallel`` when every loop outside it has extent
    1 (so a batch of 1 still parallelizes over channels) and it is neither a reduction axis
-   nor the vector axis.
+   nor the vector axis, and only when the stage does at least ``min_parallel_work``
+   iterations (tiny kernels stay on one thread).
 
 No ``compute_at`` yet. The knobs live in :class:`DefaultScheduleConfig`.
 """
@@ -51,6 +52,9 @@ class DefaultScheduleConfig:
     vectorize: bool = True
     parallel: bool = True
     inline_injective: bool = True
+    # below this many scalar operations a stage runs on one thread: a fork/join costs
+    # microseconds, and spinning worker threads slow down everything else on a small machine
+    min_parallel_work: int = 1 << 15
 
     def lanes(self, elt) -> int:
         bits = self.vector_bits or host_vector_bits()
@@ -70,6 +74,14 @@ def vector_factor(extent: int, lanes: int, min_factor: int = 4) -> int | None:
         if extent % f == 0:
             return f
     return None
+
+
+def stage_work(st: Stage) -> int:
+    """Iterations of the stage's full loop nest (spatial times reduction extents)."""
+    n = 1
+    for ax in [*st.axes, *st.reduce_axes]:
+        n *= ax.extent
+    return n
 
 
 def schedule_stage(st: Stage, cfg: DefaultScheduleConfig) -> None:
@@ -93,7 +105,7 @@ def schedule_stage(st: Stage, cfg: DefaultScheduleConfig) -> None:
             if red:
                 st.reorder(*spatial[:-1], *red, inner)
             st.vectorize(inner)
-    if cfg.parallel:
+    if cfg.parallel and stage_work(st) >= cfg.min_parallel_work:
         for ax in st.leaf_axes:
             if ax.is_reduce or ax is inner:
                 break
