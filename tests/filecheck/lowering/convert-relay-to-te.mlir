@@ -1,5 +1,5 @@
-// RUN: xtvm-opt %s -p 'convert-relay-to-te{vector-bits=512}' | filecheck %s
-// RUN: xtvm-opt %s -p 'convert-relay-to-te{vector-bits=512}' | xtvm-opt | filecheck %s
+// RUN: xtvm-opt %s -p 'convert-relay-to-te{vector-bits=512 min-parallel-work=0}' | filecheck %s
+// RUN: xtvm-opt %s -p 'convert-relay-to-te{vector-bits=512 min-parallel-work=0}' | xtvm-opt | filecheck %s
 
 // A fused conv2d + bias + relu group (weights as relay constants outside the group) and one
 // relay op left unfused, which becomes a singleton kernel.

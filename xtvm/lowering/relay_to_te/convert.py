@@ -152,11 +152,13 @@ class ConvertRelayToTePass(ModulePass):
     """Lower relay graphs to scheduled tensor-expression kernels (see the module docstring).
 
     ``vector_bits`` overrides the vector register width the default schedules assume
-    (0: the host's)."""
+    (0: the host's); stages with fewer than ``min_parallel_work`` loop iterations stay on one
+    thread."""
 
     name = "convert-relay-to-te"
 
     vector_bits: int = 0
+    min_parallel_work: int = DefaultScheduleConfig.min_parallel_work
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         used = {
@@ -165,6 +167,8 @@ class ConvertRelayToTePass(ModulePass):
             if isinstance(s := o.properties.get("sym_name"), StringAttr)
         }
         namer = _Namer(used)
-        cfg = DefaultScheduleConfig(vector_bits=self.vector_bits)
+        cfg = DefaultScheduleConfig(
+            vector_bits=self.vector_bits, min_parallel_work=self.min_parallel_work
+        )
         for fn in [o for o in op.body.block.ops if isinstance(o, func.FuncOp)]:
             _lower_function(fn, op, namer, cfg)
