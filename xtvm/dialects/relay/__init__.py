@@ -48,7 +48,13 @@ from xtvm.dialects.relay.nn import (
     Pool2dOp,
     SoftmaxOp,
 )
-from xtvm.dialects.relay.transform import ConcatenateOp, FlattenOp, ReshapeOp, TransposeOp
+from xtvm.dialects.relay.transform import (
+    ConcatenateOp,
+    FlattenOp,
+    ReshapeOp,
+    StridedSliceOp,
+    TransposeOp,
+)
 
 Relay = Dialect(
     "relay",
@@ -77,6 +83,7 @@ Relay = Dialect(
         FlattenOp,
         TransposeOp,
         ConcatenateOp,
+        StridedSliceOp,
         FusedOp,
         YieldOp,
     ],
@@ -113,6 +120,7 @@ __all__ = [
     "FlattenOp",
     "TransposeOp",
     "ConcatenateOp",
+    "StridedSliceOp",
     "FusedOp",
     "YieldOp",
     "broadcast_shapes",

@@ -146,3 +146,59 @@ class ConcatenateOp(RelayOp):
         out = list(shapes[0])
         out[a] = sum(s[a] for s in shapes)
         return tensor_type(out, elt_of(self.inputs[0]))
+
+
+@irdl_op_definition
+class StridedSliceOp(RelayOp):
+    """Result element ``i`` along dim ``d`` is input element ``begin[d] + i * strides[d]``.
+
+    The result shape is the result type; ``begin`` is normalized (non-negative) and every
+    index it implies is in bounds, so the op is a pure affine view (negative strides walk
+    backwards). Frontends translate ONNX Slice's clamped starts/ends/steps into this form."""
+
+    name = "relay.strided_slice"
+    data = operand_def(TensorType)
+    begin = prop_def(DenseArrayBase.constr(i64))
+    strides = prop_def(DenseArrayBase.constr(i64))
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$data attr-dict `:` functional-type(operands, results)"
+
+    def __init__(
+        self, data: SSAValue, begin: Sequence[int], strides: Sequence[int], out_shape: Sequence[int]
+    ):
+        super().__init__(
+            operands=[data],
+            result_types=[tensor_type(out_shape, elt_of(data))],
+            properties={"begin": i64_array(begin), "strides": i64_array(strides)},
+        )
+
+    @property
+    def begins(self) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.begin.get_values())
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.strides.get_values())
+
+    def infer_type(self) -> TensorType:
+        out = self.result.type
+        assert isinstance(out, TensorType)
+        src = shape_of(self.data)
+        dst = shape_of(out)
+        b, st = self.begins, self.steps
+        if not (len(b) == len(st) == len(src) == len(dst)):
+            raise VerifyException(f"{self.name}: begin, strides, input and result ranks differ")
+        if elt_of(out) != elt_of(self.data):
+            raise VerifyException(f"{self.name}: element type must not change")
+        for d, (n, size, b0, s0) in enumerate(zip(dst, src, b, st)):
+            if s0 == 0:
+                raise VerifyException(f"{self.name}: stride of dim {d} is 0")
+            if n == 0:
+                continue
+            last = b0 + (n - 1) * s0
+            if not (0 <= b0 < size and 0 <= last < size):
+                raise VerifyException(
+                    f"{self.name}: dim {d} reads indices {b0}..{last} outside [0, {size})"
+                )
+        return out

@@ -121,3 +121,8 @@ def _transpose(op: relay.TransposeOp, args: Sequence[Tensor], name: str) -> Tens
 @lowers(relay.ConcatenateOp)
 def _concatenate(op: relay.ConcatenateOp, args: Sequence[Tensor], name: str) -> Tensor:
     return nn.concatenate(args, op.axis.value.data, name)
+
+
+@lowers(relay.StridedSliceOp)
+def _strided_slice(op: relay.StridedSliceOp, args: Sequence[Tensor], name: str) -> Tensor:
+    return nn.strided_slice(args[0], op.begins, op.steps, relay.shape_of(op.result), name)

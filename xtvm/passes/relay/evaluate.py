@@ -190,6 +190,14 @@ def _transpose(op: relay.TransposeOp, x: np.ndarray) -> np.ndarray:
     return np.transpose(x, op.perm)
 
 
+def _strided_slice(op: relay.StridedSliceOp, x: np.ndarray) -> np.ndarray:
+    out = relay.shape_of(op.result)
+    index = tuple(
+        np.arange(n, dtype=np.int64) * s + b for n, b, s in zip(out, op.begins, op.steps)
+    )
+    return x[np.ix_(*index)] if index else x
+
+
 def _concatenate(op: relay.ConcatenateOp, *xs: np.ndarray) -> np.ndarray:
     return np.concatenate(xs, axis=op.axis.value.data)
 
@@ -208,6 +216,7 @@ _NARY: dict[type[Operation], Callable[..., np.ndarray]] = {
     relay.FlattenOp: _to_result_shape,
     relay.TransposeOp: _transpose,
     relay.ConcatenateOp: _concatenate,
+    relay.StridedSliceOp: lambda op, x: _strided_slice(op, x),
 }
 
 

@@ -40,6 +40,7 @@ _PATTERNS: dict[type[Operation], OpPattern] = {
     relay.FlattenOp: OpPattern.INJECTIVE,
     relay.TransposeOp: OpPattern.INJECTIVE,
     relay.ConcatenateOp: OpPattern.INJECTIVE,
+    relay.StridedSliceOp: OpPattern.INJECTIVE,
     relay.GlobalAvgPool2dOp: OpPattern.COMM_REDUCE,
     relay.MaxPool2dOp: OpPattern.COMM_REDUCE,
     relay.AvgPool2dOp: OpPattern.COMM_REDUCE,

@@ -22,7 +22,7 @@ from xtvm.topi.nn.elementwise import (
 from xtvm.topi.nn.pad import pad
 from xtvm.topi.nn.pool import avg_pool2d, global_avg_pool2d, max_pool2d
 from xtvm.topi.nn.softmax import softmax
-from xtvm.topi.nn.transform import concatenate, flatten, reshape, transpose
+from xtvm.topi.nn.transform import concatenate, flatten, reshape, strided_slice, transpose
 
 __all__ = [
     "add",
@@ -48,6 +48,7 @@ __all__ = [
     "reshape",
     "sigmoid_",
     "softmax",
+    "strided_slice",
     "subtract",
     "tanh_",
     "transpose",

@@ -1,4 +1,4 @@
-"""Injective layout operators: reshape, flatten, transpose, concatenate."""
+"""Injective layout operators: reshape, flatten, transpose, concatenate, strided slice."""
 
 from __future__ import annotations
 
@@ -105,3 +105,18 @@ def concatenate(xs: Sequence[Tensor], axis: int, name: str = "concatenate") -> T
         return v
 
     return xs[0].builder.compute(shape, body, name, tag="injective")
+
+
+def strided_slice(
+    x: Tensor,
+    begin: Sequence[int],
+    strides: Sequence[int],
+    out_shape: Sequence[int],
+    name: str = "strided_slice",
+) -> Tensor:
+    """Output ``i`` along dim ``d`` reads input ``begin[d] + i * strides[d]`` (in bounds)."""
+
+    def body(*i: Expr) -> Expr:
+        return x[[ax * s + b for ax, b, s in zip(i, begin, strides)]]
+
+    return x.builder.compute(tuple(out_shape), body, name, tag="injective")
