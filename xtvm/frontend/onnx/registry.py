@@ -25,7 +25,23 @@ if TYPE_CHECKING:
     ]
 
 MIN_OPSET = 11
-MAX_OPSET = 21
+# Opsets after 21 only widened the element types the converted ops accept (bfloat16, float8,
+# int4, ...); their inputs, outputs and attributes are those of opset 21 (a unit test checks
+# this for every registered op against the installed onnx). So newer models convert as long as
+# the installed onnx knows the opset; exotic element types are rejected where they appear.
+SEMANTICS_CHECKED_UP_TO = 21
+
+
+def _newest_known_opset() -> int:
+    try:
+        import onnx.defs
+
+        return max(SEMANTICS_CHECKED_UP_TO, int(onnx.defs.onnx_opset_version()))
+    except Exception:  # pragma: no cover - onnx is a hard dependency
+        return SEMANTICS_CHECKED_UP_TO
+
+
+MAX_OPSET = _newest_known_opset()
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
 _REGISTRY: dict[str, list[tuple[int, Converter]]] = {}
