@@ -10,6 +10,7 @@ expands named pipelines (``-p O3``), prints the IR after every pass with
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -42,8 +43,10 @@ def expand_named_pipelines(spec: str) -> str:
 
 
 def _first_doc_line(cls: type) -> str:
+    """First line of the class docstring, without pointers such as "(see the module doc...)"."""
     doc = (cls.__doc__ or "").strip()
-    return doc.splitlines()[0].strip() if doc else ""
+    line = doc.splitlines()[0].strip() if doc else ""
+    return re.sub(r"\s*\(see the module doc\w*\)", "", line)
 
 
 def help_epilog() -> str:

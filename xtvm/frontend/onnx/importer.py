@@ -1,4 +1,4 @@
-"""ONNX ModelProto -> relay: one ``func.func @main`` over static float32 tensors.
+"""ONNX ModelProto -> relay: one ``func.func @main`` over static tensors.
 
 Order of checks, so that a user sees the most useful error first: the file parses, the
 default-domain opset is supported, every node input is defined, every op has a converter
@@ -23,11 +23,11 @@ from xdsl.rewriter import InsertPoint
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from xtvm.dialects.relay import shape_of, tensor_type
+from xtvm.dialects.relay import element_type_of, shape_of, tensor_type
 from xtvm.errors import ModelError, ShapeError, UnsupportedOperatorError
 from xtvm.frontend.onnx.context import ConversionContext, node_label, normalize_array
 from xtvm.frontend.onnx.registry import DEFAULT_DOMAINS, check_opset, lookup
-from xtvm.frontend.onnx.shapes import resolve_input_shapes
+from xtvm.frontend.onnx.shapes import declared_dtype, resolve_input_shapes
 
 ModelSource = ModelProto | str | bytes | bytearray | os.PathLike
 
@@ -171,7 +171,12 @@ class _GraphImporter:
         self.inputs = [vi for vi in graph.input if vi.name not in self.initializers]
         self.shapes = resolve_input_shapes(self.inputs, shape_dict)
         self.env: dict[str, SSAValue] = {}
-        self.block = Block(arg_types=[tensor_type(self.shapes[vi.name]) for vi in self.inputs])
+        self.block = Block(
+            arg_types=[
+                tensor_type(self.shapes[vi.name], element_type_of(declared_dtype(vi)))
+                for vi in self.inputs
+            ]
+        )
         self.ctx = ConversionContext(Builder(InsertPoint.at_end(self.block)), opset)
 
     def run(self) -> ModuleOp:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 from onnx import TensorProto, ValueInfoProto
 
 from xtvm.errors import InputError, ModelError, ShapeError
@@ -15,14 +16,32 @@ from xtvm.errors import InputError, ModelError, ShapeError
 Dim = int | str | None  # fixed size, symbolic name, or unknown
 
 
-def declared_dims(vi: ValueInfoProto) -> list[Dim]:
-    """The declared dims of a float32 tensor input (the ONNX checker requires a shape)."""
+# graph input element types xtvm compiles for, as numpy dtypes
+INPUT_DTYPES: dict[int, np.dtype] = {
+    TensorProto.FLOAT: np.dtype("float32"),
+    TensorProto.INT64: np.dtype("int64"),
+    TensorProto.INT32: np.dtype("int32"),
+    TensorProto.BOOL: np.dtype("bool"),
+}
+
+
+def declared_dtype(vi: ValueInfoProto) -> np.dtype:
+    """The numpy dtype of a tensor input; ModelError for element types xtvm does not support."""
     if not vi.type.HasField("tensor_type"):
         raise ModelError(f"input '{vi.name}' is not a tensor; only tensor inputs are supported")
+    elem = vi.type.tensor_type.elem_type
+    if elem not in INPUT_DTYPES:
+        name = TensorProto.DataType.Name(elem)
+        raise ModelError(
+            f"input '{vi.name}' has element type {name}; supported are FLOAT, INT64, INT32, BOOL"
+        )
+    return INPUT_DTYPES[elem]
+
+
+def declared_dims(vi: ValueInfoProto) -> list[Dim]:
+    """The declared dims of a tensor input (the ONNX checker requires a shape)."""
+    declared_dtype(vi)
     tt = vi.type.tensor_type
-    if tt.elem_type != TensorProto.FLOAT:
-        name = TensorProto.DataType.Name(tt.elem_type)
-        raise ModelError(f"input '{vi.name}' has element type {name}; only FLOAT is supported")
     dims: list[Dim] = []
     for d in tt.shape.dim:
         if d.HasField("dim_value") and d.dim_value > 0:
