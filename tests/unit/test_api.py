@@ -112,7 +112,9 @@ def test_get_source_asm_and_bad_level(resnet) -> None:
 def test_time_passes(resnet) -> None:
     _, lib = resnet
     names = [name for name, _ in lib.time_passes]
-    assert names[:2] == ["relay-fold-constant", "relay-fuse-ops"]
+    from xtvm.passes.registry import PIPELINES
+
+    assert names[:-2] == [p.split("{")[0] for p in PIPELINES["O3"].split(",")]
     assert names[-2:] == ["llvm-translate", "llvm-codegen"]
     assert all(sec >= 0 for _, sec in lib.time_passes)
     assert lib.pass_timing_report().splitlines()[-1].startswith("total")

@@ -22,11 +22,14 @@ _DISCOVERED = False
 # The relay part runs graph passes; the rest lowers step by step to the llvm dialect.
 # O0 skips constant folding and puts every op in its own kernel (no fusion).
 _LOWER = "convert-relay-to-te,convert-te-to-tir,tir-vectorize,convert-tir-to-llvm"
+# Constants first (so BN parameters and neutral operands computed from constants are real
+# constants), then BN folding, then clean-up; fusion last.
+_GRAPH = "relay-fold-constant,relay-simplify-inference,relay-simplify,relay-cse,relay-dce"
 PIPELINES: dict[str, str] = {
     "O0": f"relay-fuse-ops{{max-depth=1}},{_LOWER}",
     "O1": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
-    "O2": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
-    "O3": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
+    "O2": f"{_GRAPH},relay-fuse-ops,{_LOWER}",
+    "O3": f"{_GRAPH},relay-fuse-ops,{_LOWER}",
 }
 
 

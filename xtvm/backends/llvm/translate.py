@@ -40,11 +40,12 @@ __all__ = [
 
 # As upstream's _declare_func, limited to what llvmlite's ArgumentAttributes knows
 # (type-valued attrs like byval are not part of our ABI).
-_ARG_ATTR_FLAGS = {f"llvm.{n}": n for n in (
-    "inreg", "noalias", "nofree", "nonnull", "noundef", "returned", "signext", "zeroext")}
+_ARG_ATTR_FLAGS = {
+    f"llvm.{n}": n
+    for n in ("inreg", "noalias", "nofree", "nonnull", "noundef", "returned", "signext", "zeroext")
+}
 _ARG_ATTR_FLAGS["llvm.nocapture"] = "captures(none)"
-_ARG_ATTR_INTS = {f"llvm.{n}": n for n in (
-    "align", "dereferenceable", "dereferenceable_or_null")}
+_ARG_ATTR_INTS = {f"llvm.{n}": n for n in ("align", "dereferenceable", "dereferenceable_or_null")}
 # Weight globals get at least this alignment so that vector loads from them are fast.
 _WEIGHT_ALIGN = 64
 
@@ -213,8 +214,11 @@ def _stack(op: Operation, b: ir.IRBuilder, vm: ValMap, _: BlockMap) -> None:
     # Not converted upstream.
     save = isinstance(op, llvm.StackSaveOp)
     name = "llvm.stacksave.p0" if save else "llvm.stackrestore.p0"
-    fnty = ir.FunctionType(ir.PointerType(), []) if save else ir.FunctionType(
-        ir.VoidType(), [ir.PointerType()])
+    fnty = (
+        ir.FunctionType(ir.PointerType(), [])
+        if save
+        else ir.FunctionType(ir.VoidType(), [ir.PointerType()])
+    )
     fn = b.module.globals.get(name) or ir.Function(b.module, fnty, name=name)
     result = b.call(fn, [vm[v] for v in op.operands])
     if save:

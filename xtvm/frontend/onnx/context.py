@@ -26,10 +26,12 @@ def node_label(node: NodeProto, index: int) -> str:
 
 
 def normalize_array(array: np.ndarray, what: str) -> np.ndarray:
-    """Floats become float32 (the compute type), integers int64 (shape operands)."""
+    """Floats become float32 (the compute type), int32 stays, other integers become int64."""
     arr = np.asarray(array)
     if arr.dtype.kind == "f":
         return arr.astype(np.float32, copy=False)
+    if arr.dtype == np.int32:
+        return arr
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "b":
@@ -49,11 +51,32 @@ class ConversionContext:
     # -- emitting ---------------------------------------------------------------------------
 
     def emit(self, op: Operation) -> SSAValue:
-        """Insert ``op`` (verifying it) and return its single result."""
-        self.builder.insert(op)
-        op.verify()
+        """Insert ``op`` (verifying it) and return its single result.
+
+        An op whose operands are all constants is evaluated with numpy instead and its value
+        emitted as a constant, so shape-computing chains (Shape -> Gather -> Concat -> ...)
+        are constants by the time an operand that must be static (Reshape's shape) reads them.
+        """
         assert len(op.results) == 1
+        op.verify()
+        folded = self._fold(op)
+        if folded is not None:
+            return folded
+        self.builder.insert(op)
         return op.results[0]
+
+    def _fold(self, op: Operation) -> SSAValue | None:
+        if not op.operands or not all(isinstance(v.owner, ConstantOp) for v in op.operands):
+            return None
+        from xtvm.passes.relay.evaluate import can_evaluate, evaluate_op
+
+        if not can_evaluate(op):
+            return None
+        value = evaluate_op(op, [v.owner.to_numpy() for v in op.operands])  # type: ignore[union-attr]
+        op.erase()
+        const = ConstantOp.from_numpy(value)
+        self.builder.insert(const)
+        return const.result
 
     def constant(self, array: np.ndarray | float | Sequence[Any]) -> SSAValue:
         """Emit a ``relay.constant`` holding ``array`` (normalized to float32 / int64)."""

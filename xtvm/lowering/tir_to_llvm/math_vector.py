@@ -66,6 +66,9 @@ _LIBM: dict[type[Operation], str] = {
 @lowers(*_XDSL_INTRINSICS)
 def _intrinsic(fl: FuncLowering, op: Operation) -> None:
     args = [fl.get(v) for v in op.operands]
+    if isinstance(op, math.AbsFOp):  # the only one whose constructor takes the result type
+        fl.set(op.results[0], fl.emit(llvm.FAbsOp(args[0], args[0].type, fastmath(op))))
+        return
     fl.set(op.results[0], fl.emit(_XDSL_INTRINSICS[type(op)](*args, fastmath(op))))
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from xdsl.dialects import arith, llvm, memref, vector
-from xdsl.dialects.builtin import IntegerAttr, MemRefType, i8, i64
-from xdsl.ir import SSAValue
+from xdsl.dialects.builtin import IntegerAttr, MemRefType, VectorType, i1, i8, i64
+from xdsl.ir import Attribute, SSAValue
 
 from xtvm.dialects import tir
 from xtvm.errors import CompileError
@@ -77,11 +77,21 @@ def _store(fl: FuncLowering, op: memref.StoreOp) -> None:
     fl.emit(llvm.StoreOp(fl.get(op.value), ptr, alignment=_align(t)))
 
 
+def _byte_vector(t: Attribute) -> VectorType:
+    """``vector<N x i8>``: how a ``vector<N x i1>`` sits in memory (LLVM would pack bits)."""
+    assert isinstance(t, VectorType)
+    return VectorType(i8, t.get_shape())
+
+
 @lowers(vector.LoadOp)
 def _vload(fl: FuncLowering, op: vector.LoadOp) -> None:
     t = op.base.type
     assert isinstance(t, MemRefType)
     ptr = element_ptr(fl, op.base, list(op.indices))
+    if t.element_type == i1:
+        raw = fl.emit(llvm.LoadOp(ptr, _byte_vector(op.result.type), alignment=1))
+        fl.set(op.result, fl.emit(llvm.TruncOp(raw, op.result.type)))
+        return
     fl.set(op.result, fl.emit(llvm.LoadOp(ptr, op.result.type, alignment=_align(t))))
 
 
@@ -90,7 +100,10 @@ def _vstore(fl: FuncLowering, op: vector.StoreOp) -> None:
     t = op.base.type
     assert isinstance(t, MemRefType)
     ptr = element_ptr(fl, op.base, list(op.indices))
-    fl.emit(llvm.StoreOp(fl.get(op.vector), ptr, alignment=_align(t)))
+    value = fl.get(op.vector)
+    if t.element_type == i1:
+        value = fl.emit(llvm.ZExtOp(value, _byte_vector(value.type)))
+    fl.emit(llvm.StoreOp(value, ptr, alignment=_align(t)))
 
 
 def _num_elements(t: MemRefType) -> int:

@@ -192,9 +192,7 @@ def _transpose(op: relay.TransposeOp, x: np.ndarray) -> np.ndarray:
 
 def _strided_slice(op: relay.StridedSliceOp, x: np.ndarray) -> np.ndarray:
     out = relay.shape_of(op.result)
-    index = tuple(
-        np.arange(n, dtype=np.int64) * s + b for n, b, s in zip(out, op.begins, op.steps)
-    )
+    index = tuple(np.arange(n, dtype=np.int64) * s + b for n, b, s in zip(out, op.begins, op.steps))
     return x[np.ix_(*index)] if index else x
 
 

@@ -69,19 +69,28 @@ for _op in _UNARY:
 def clip(
     ctx: ConversionContext, node: NodeProto, ins: list[SSAValue | None], attrs: dict[str, Any]
 ) -> SSAValue:
-    """Bounds come as optional constant inputs; a missing one is the float32 range's end."""
+    """Bounds come as optional constant inputs; a missing one is the float32 range's end
+    (for integer inputs: no bound; a bound at or past the integer range is none either)."""
     x = ins[0]
     assert x is not None
+    dtype = relay.numpy_dtype_of(relay.elt_of(x))
+    is_int = dtype.kind in "iu"
     bounds = []
     for idx, default, what in ((1, -F32_MAX, "min"), (2, F32_MAX, "max")):
         v = ins[idx] if len(ins) > idx else None
         if v is None:
-            bounds.append(default)
+            bounds.append(default * np.inf if is_int else default)
             continue
         arr = ctx.const_value(v, f"Clip {what} (input {idx})")
         if arr.size != 1:
             raise ctx.error(f"Clip {what} must be a scalar, got shape {list(arr.shape)}")
-        bounds.append(float(np.clip(arr.reshape(()), -F32_MAX, F32_MAX)))
+        b = arr.reshape(())
+        if is_int:
+            info, f32 = np.iinfo(dtype), float(np.float32(b))
+            out_of_range = f32 <= info.min if what == "min" else f32 >= info.max
+            bounds.append(default * np.inf if out_of_range else f32)
+        else:
+            bounds.append(float(np.clip(b, -F32_MAX, F32_MAX)))
     lo, hi = bounds
     if lo > hi:
         # ONNX: every element becomes max when min > max
