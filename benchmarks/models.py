@@ -11,5 +11,4 @@ def model_cases(quick: bool = False) -> Iterator[tuple[str, tuple]]:
     except ImportError:  # the zoo is optional for kernel-only runs
         return
     size = "tiny" if quick else "real"
-    for name, case in model_zoo.benchmark_cases(size):
-        yield name, case
+    yield from model_zoo.benchmark_cases(size)
