@@ -110,9 +110,9 @@ def make_resnet_block_model(channels: int = 8, classes: int = 10, size: int = 32
 
 
 def make_unsupported_model() -> onnx.ModelProto:
-    """Valid ONNX that xtvm cannot compile: uses Erf and Cos (twice), for error tests."""
+    """Valid ONNX that xtvm cannot compile: uses RandomUniformLike and Cos (twice), for error tests."""
     nodes = [
-        helper.make_node("Erf", ["x"], ["a"], name="erf0"),
+        helper.make_node("RandomUniformLike", ["x"], ["a"], name="random0"),
         helper.make_node("Cos", ["a"], ["b"], name="cos0"),
         helper.make_node("Relu", ["b"], ["c"], name="relu0"),
         helper.make_node("Cos", ["c"], ["y"], name="cos1"),

@@ -21,6 +21,7 @@ __all__ = [
     "build",
     "errors",
     "from_onnx",
+    "from_pytorch",
     "load",
     "runtime",
 ]
@@ -28,6 +29,7 @@ __all__ = [
 # name -> (module, attribute or None for the module itself)
 _LAZY: dict[str, tuple[str, str | None]] = {
     "from_onnx": ("xtvm.frontend.onnx", "from_onnx"),
+    "from_pytorch": ("xtvm.frontend.pytorch", "from_pytorch"),
     "build": ("xtvm.driver", "build"),
     "CompiledModule": ("xtvm.driver", "CompiledModule"),
     "load": ("xtvm.runtime", "load"),

@@ -73,6 +73,12 @@ def lookup(op_type: str, domain: str, opset: int) -> Converter | None:
     return found
 
 
+def converter_versions(op_type: str) -> list[int]:
+    """The opsets ``op_type`` has converters registered for (each reviewed for that version)."""
+    _load_converters()
+    return [since for since, _ in _REGISTRY.get(op_type, [])]
+
+
 def supported_ops(opset: int = MAX_OPSET) -> list[str]:
     """Names of the default-domain op types convertible at ``opset``, sorted."""
     _load_converters()

@@ -21,6 +21,8 @@ INPUT_DTYPES: dict[int, np.dtype] = {
     TensorProto.FLOAT: np.dtype("float32"),
     TensorProto.INT64: np.dtype("int64"),
     TensorProto.INT32: np.dtype("int32"),
+    TensorProto.INT16: np.dtype("int16"),
+    TensorProto.INT8: np.dtype("int8"),
     TensorProto.BOOL: np.dtype("bool"),
 }
 
@@ -33,7 +35,8 @@ def declared_dtype(vi: ValueInfoProto) -> np.dtype:
     if elem not in INPUT_DTYPES:
         name = TensorProto.DataType.Name(elem)
         raise ModelError(
-            f"input '{vi.name}' has element type {name}; supported are FLOAT, INT64, INT32, BOOL"
+            f"input '{vi.name}' has element type {name}; supported are FLOAT, INT64, INT32, "
+            "INT16, INT8, BOOL"
         )
     return INPUT_DTYPES[elem]
 

@@ -8,6 +8,7 @@ an output that is an input, a weight or another output is filled by a small copy
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 
 from xdsl.dialects import arith, func, memref
@@ -127,7 +128,8 @@ def lower_main(
         home.setdefault(v, k)
     env: dict[SSAValue, SSAValue] = dict(zip(block.args, body.args))
     for a, n in zip(body.args, names):
-        a.name_hint = n
+        # SSA names must not start with a digit (exporters name values "20")
+        a.name_hint = n if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", n) else None
     for v, k in home.items():
         if isinstance(v.owner, te.CallOp):
             env[v] = body.args[n_in + k]

@@ -35,11 +35,13 @@ def _is_float(a: np.ndarray) -> bool:
 def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if _is_float(a):
         return np.divide(a, b)
-    # integer division truncates toward zero (C, ONNX and TVM semantics), unlike numpy's //
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # integer division truncates toward zero (C, ONNX and TVM semantics), unlike numpy's //;
+    # ONNX leaves x / 0 undefined: xtvm defines it as 0 (compiled code must not trap)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         q = np.floor_divide(a, b)
         r = a - q * b
-    return q + ((r != 0) & ((a < 0) != (b < 0))).astype(q.dtype)
+        q = q + ((r != 0) & ((a < 0) != (b < 0))).astype(q.dtype)
+    return np.where(b == 0, np.zeros_like(q), q)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from xtvm.topi.builder import Tensor
-from xtvm.topi.expr import Expr, const
-from xtvm.topi.intrin import exp, max_, min_, sigmoid, sqrt, tanh
+from xtvm.topi.expr import Expr, const, is_float
+from xtvm.topi.intrin import exp, max_, min_, select, sigmoid, sqrt, tanh
 
 __all__ = [
     "add",
@@ -71,8 +71,22 @@ def multiply(a: Tensor, b: Tensor, name: str = "multiply") -> Tensor:
     return binary(a, b, lambda x, y: x * y, name)
 
 
+def _safe_int_div(x: Expr, y: Expr) -> Expr:
+    """Truncating division that cannot trap: ``x / 0`` is 0 and ``MIN / -1`` wraps to ``MIN``
+    (x86's idiv raises SIGFPE on both; ONNX leaves them undefined)."""
+    zero = const(0, x.type)
+    one = const(1, x.type)
+    minus_one = const(-1, x.type)
+    is_zero = y.eq(zero)
+    is_minus_one = y.eq(minus_one)
+    safe = select(is_zero | is_minus_one, one, y)
+    return select(is_zero, zero, select(is_minus_one, zero - x, x / safe))
+
+
 def divide(a: Tensor, b: Tensor, name: str = "divide") -> Tensor:
-    return binary(a, b, lambda x, y: x / y, name)
+    if is_float(a.dtype):
+        return binary(a, b, lambda x, y: x / y, name)
+    return binary(a, b, _safe_int_div, name)
 
 
 def maximum(a: Tensor, b: Tensor, name: str = "maximum") -> Tensor:

@@ -1,4 +1,7 @@
-"""Elementwise ONNX ops: numpy-broadcasting binaries, variadic Max/Min, activations, Clip."""
+"""Elementwise ONNX ops: numpy-broadcasting binaries, variadic Max/Min, activations, Clip.
+
+Ops on constants only are evaluated at import time (integer shape arithmetic folds).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from xdsl.ir import SSAValue
 
 from xtvm.dialects import relay
 from xtvm.frontend.onnx.context import ConversionContext
+from xtvm.frontend.onnx.converters.math import emit as emit_folded
 from xtvm.frontend.onnx.registry import converter
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -34,7 +38,7 @@ def _binary(
 ) -> SSAValue:
     if len(ins) != 2 or ins[0] is None or ins[1] is None:
         raise ctx.error("expects exactly two inputs")
-    return ctx.emit(_BINARY[node.op_type](ins[0], ins[1]))
+    return emit_folded(ctx, _BINARY[node.op_type](ins[0], ins[1]))
 
 
 def _variadic(
@@ -45,7 +49,7 @@ def _variadic(
         raise ctx.error("expects at least one input")
     acc = values[0]
     for v in values[1:]:
-        acc = ctx.emit(_VARIADIC[node.op_type](acc, v))
+        acc = emit_folded(ctx, _VARIADIC[node.op_type](acc, v))
     return acc
 
 
@@ -54,7 +58,7 @@ def _unary(
 ) -> SSAValue:
     if not ins or ins[0] is None:
         raise ctx.error("expects one input")
-    return ctx.emit(_UNARY[node.op_type](ins[0]))
+    return emit_folded(ctx, _UNARY[node.op_type](ins[0]))
 
 
 for _op in _BINARY:
@@ -95,4 +99,4 @@ def clip(
     if lo > hi:
         # ONNX: every element becomes max when min > max
         lo = hi
-    return ctx.emit(relay.ClipOp(x, lo, hi))
+    return emit_folded(ctx, relay.ClipOp(x, lo, hi))

@@ -144,11 +144,13 @@ def _scalar(ctx: ConversionContext, v: SSAValue | None, what: str) -> np.ndarray
 
 
 @converter("Range", since=11)
+@converter("Range", since=27)  # 27 adds stash_type: the accumulation precision of 16-bit floats
 def range_op(
     ctx: ConversionContext, node: NodeProto, ins: list[SSAValue | None], attrs: dict[str, Any]
 ) -> SSAValue:
     """``start + i * delta`` for ``i < max(ceil((limit - start) / delta), 0)``, computed now:
-    its length depends on the values, so they must be constants."""
+    its length depends on the values, so they must be constants. ``stash_type`` (opset 27)
+    only changes how 16-bit floats accumulate, and those inputs are rejected at import."""
     start = _scalar(ctx, ins[0], "start (input 0)")
     limit = _scalar(ctx, ins[1] if len(ins) > 1 else None, "limit (input 1)")
     delta = _scalar(ctx, ins[2] if len(ins) > 2 else None, "delta (input 2)")

@@ -1,0 +1,62 @@
+"""``rnn_cell``: one LSTM / GRU (linear_before_reset) / RNN step as one kernel.
+
+The first stages are the recurrent products ``h @ R_gate^T`` (reductions, so they keep
+their own buffers); the last reads this step's rows of the input projection and applies
+the gates elementwise, writing the packed new state.
+"""
+
+from __future__ import annotations
+
+from xtvm.topi.builder import Tensor
+from xtvm.topi.expr import Expr
+from xtvm.topi.intrin import select, sigmoid, sum_, tanh
+
+
+def rnn_cell(
+    xw: Tensor,
+    state: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mode: str,
+    step_begin: int,
+    row_stride: int,
+    name: str = "rnn_cell",
+) -> Tensor:
+    """The new packed state (see ``relay.rnn_cell``): [batch, H] or [batch, 2H] for LSTM."""
+    hid = weight.shape[1]
+    batch = state.shape[0]
+    kb = xw.builder
+    # one product per gate, as the equivalent dense ops would be: the steps form a serial
+    # chain, so each stage is judged for threading by its own (small) size
+    recs = [
+        kb.compute(
+            (batch, hid),
+            lambda b, n, g=g: sum_(lambda k: state[b, k] * weight[n + g * hid, k], (hid,)),
+            f"{name}_rec",
+            tag="dense",
+        )
+        for g in range(weight.shape[0] // hid)
+    ]
+
+    def pre(b: Expr, g: int, j: Expr) -> tuple[Expr, Expr]:
+        """Gate ``g`` at column ``j``: (input projection, recurrent product)."""
+        return xw[b * row_stride + step_begin, j + g * hid], recs[g][b, j]
+
+    def lstm(b: Expr, j: Expr) -> Expr:
+        jj = j % hid  # both halves of the packed state compute the same cell
+        i, o, f, g = (pre(b, k, jj) for k in range(4))
+        c = sigmoid(f[0] + f[1]) * state[b, jj + hid] + sigmoid(i[0] + i[1]) * tanh(g[0] + g[1])
+        return select(j < hid, sigmoid(o[0] + o[1]) * tanh(c), c)
+
+    def gru(b: Expr, j: Expr) -> Expr:
+        assert bias is not None
+        z, r, n = (pre(b, k, j) for k in range(3))
+        cand = tanh(n[0] + sigmoid(r[0] + r[1]) * (n[1] + bias[j]))
+        return cand + sigmoid(z[0] + z[1]) * (state[b, j] - cand)
+
+    def rnn(b: Expr, j: Expr) -> Expr:
+        x, h = pre(b, 0, j)
+        return tanh(x + h)
+
+    body = {"lstm": lstm, "gru": gru, "rnn": rnn}[mode]
+    return kb.compute(state.shape, body, name, tag="rnn_cell")
