@@ -67,30 +67,43 @@ def loop(name: str, start: str, end: str, step: str, body: str, exit_to: str) ->
 
 
 def gep(dst: str, base: str, idx: str) -> str:
-    return f"%{dst} = llvm.getelementptr inbounds %{base}[%{idx}] : (!llvm.ptr, i64) -> !llvm.ptr, f32"
+    return (
+        f"%{dst} = llvm.getelementptr inbounds %{base}[%{idx}] : (!llvm.ptr, i64) -> !llvm.ptr, f32"
+    )
 
 
-VADD_BODY_V = "\n    ".join([
-    gep("pa", "a", "v_i"), gep("pb", "b", "v_i"), gep("po", "out", "v_i"),
-    "%va = llvm.load %pa {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>",
-    "%vb = llvm.load %pb {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>",
-    "%vs = llvm.fadd %va, %vb : vector<16xf32>",
-    "llvm.store %vs, %po {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr",
-])
-VADD_BODY_S = "\n    ".join([
-    gep("qa", "a", "s_i"), gep("qb", "b", "s_i"), gep("qo", "out", "s_i"),
-    "%sa = llvm.load %qa {alignment = 4 : i64} : !llvm.ptr -> f32",
-    "%sb = llvm.load %qb {alignment = 4 : i64} : !llvm.ptr -> f32",
-    "%ss = llvm.fadd %sa, %sb : f32",
-    "llvm.store %ss, %qo {alignment = 4 : i64} : f32, !llvm.ptr",
-])
-EXP_BODY = "\n    ".join([
-    gep("pa", "a", "e_i"), gep("po", "out", "e_i"),
-    "%x = llvm.load %pa {alignment = 4 : i64} : !llvm.ptr -> f32",
-    "%m = llvm.intr.maxnum(%x, %zero) : (f32, f32) -> f32",
-    "%e = llvm.call @expf(%m) : (f32) -> f32",
-    "llvm.store %e, %po {alignment = 4 : i64} : f32, !llvm.ptr",
-])
+VADD_BODY_V = "\n    ".join(
+    [
+        gep("pa", "a", "v_i"),
+        gep("pb", "b", "v_i"),
+        gep("po", "out", "v_i"),
+        "%va = llvm.load %pa {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>",
+        "%vb = llvm.load %pb {alignment = 4 : i64} : !llvm.ptr -> vector<16xf32>",
+        "%vs = llvm.fadd %va, %vb : vector<16xf32>",
+        "llvm.store %vs, %po {alignment = 4 : i64} : vector<16xf32>, !llvm.ptr",
+    ]
+)
+VADD_BODY_S = "\n    ".join(
+    [
+        gep("qa", "a", "s_i"),
+        gep("qb", "b", "s_i"),
+        gep("qo", "out", "s_i"),
+        "%sa = llvm.load %qa {alignment = 4 : i64} : !llvm.ptr -> f32",
+        "%sb = llvm.load %qb {alignment = 4 : i64} : !llvm.ptr -> f32",
+        "%ss = llvm.fadd %sa, %sb : f32",
+        "llvm.store %ss, %qo {alignment = 4 : i64} : f32, !llvm.ptr",
+    ]
+)
+EXP_BODY = "\n    ".join(
+    [
+        gep("pa", "a", "e_i"),
+        gep("po", "out", "e_i"),
+        "%x = llvm.load %pa {alignment = 4 : i64} : !llvm.ptr -> f32",
+        "%m = llvm.intr.maxnum(%x, %zero) : (f32, f32) -> f32",
+        "%e = llvm.call @expf(%m) : (f32) -> f32",
+        "llvm.store %e, %po {alignment = 4 : i64} : f32, !llvm.ptr",
+    ]
+)
 NOALIAS = "!llvm.ptr {llvm.noalias}"
 MAIN_TEXT = f"""builtin.module {{
   llvm.mlir.global internal constant @w0(dense<"0x{W.tobytes().hex().upper()}"> : tensor<{N}xf32>) {{addr_space = 0 : i32}} : !llvm.array<{N} x f32>
@@ -185,7 +198,8 @@ def test_target_parse_and_widths():
 
 
 @pytest.mark.parametrize(
-    "text", ["cuda", "llvm -foo=1", "llvm -mcpu", "llvm -mtriple=nope-nope-nope", "llvm -opt-level=9"]
+    "text",
+    ["cuda", "llvm -foo=1", "llvm -mcpu", "llvm -mtriple=nope-nope-nope", "llvm -opt-level=9"],
 )
 def test_target_bad_string(text):
     with pytest.raises(CompileError) as err:
@@ -208,12 +222,17 @@ def test_translate_globals_linkage_noalias(main_ir):
 def test_translate_large_weights_fast():
     n = 1 << 20
     data = np.arange(n, dtype=np.float32)
-    module = ModuleOp([
-        llvm.GlobalOp(
-            llvm.LLVMArrayType(n, f32), "big", "internal", constant=True,
-            value=DenseIntOrFPElementsAttr(TensorType(f32, [n]), BytesAttr(data.tobytes())),
-        )
-    ])
+    module = ModuleOp(
+        [
+            llvm.GlobalOp(
+                llvm.LLVMArrayType(n, f32),
+                "big",
+                "internal",
+                constant=True,
+                value=DenseIntOrFPElementsAttr(TensorType(f32, [n]), BytesAttr(data.tobytes())),
+            )
+        ]
+    )
     start = time.perf_counter()
     text = str(translate_module(module, HOST))
     assert time.perf_counter() - start < 2.0
@@ -248,11 +267,13 @@ MISC_TEXT = f"""builtin.module {{
     %sp = llvm.intr.stacksave : !llvm.ptr
     llvm.intr.stackrestore %sp : !llvm.ptr
     %sq = llvm.call_intrinsic "llvm.sqrt.f32"(%ab) {{fastmathFlags = #llvm.fastmath<fast>}} : (f32) -> f32
-    {"".join(
-        f'%g{k} = llvm.getelementptr inbounds %scal[{k}] : (!llvm.ptr) -> !llvm.ptr, f32{chr(10)}    '
-        f'llvm.store {v}, %g{k} {{alignment = 4 : i64}} : f32, !llvm.ptr{chr(10)}    '
+    {
+    "".join(
+        f"%g{k} = llvm.getelementptr inbounds %scal[{k}] : (!llvm.ptr) -> !llvm.ptr, f32{chr(10)}    "
+        f"llvm.store {v}, %g{k} {{alignment = 4 : i64}} : f32, !llvm.ptr{chr(10)}    "
         for k, v in enumerate(["%tsel", "%sabs", "%ab", "%sq"])
-    )}llvm.return
+    )
+}llvm.return
   }}
   llvm.func @xtvm_main(%args: !llvm.ptr, %ws: !llvm.ptr) -> i32 {{
     {load_args(4)}
@@ -269,9 +290,16 @@ def test_gap_converters_run_correctly():
     fastmath fma/reduce/call_intrinsic, fcmp _true, stacksave/restore, splat constant."""
     ir_mod = translate_module(parse(MISC_TEXT), HOST)
     text = str(ir_mod)
-    for needle in ("llvm.fabs.v8f32", "llvm.fabs.f32", "fcmp olt <8 x float>", "fcmp true",
-                   "select  <8 x i1>", "fptosi <8 x float>", "extractelement",
-                   "call reassoc float @\"llvm.vector.reduce.fadd.v8f32\""):
+    for needle in (
+        "llvm.fabs.v8f32",
+        "llvm.fabs.f32",
+        "fcmp olt <8 x float>",
+        "fcmp true",
+        "select  <8 x i1>",
+        "fptosi <8 x float>",
+        "extractelement",
+        'call reassoc float @"llvm.vector.reduce.fadd.v8f32"',
+    ):
         assert needle in text, needle
     meta = {
         "inputs": [tensor("x", [8])],
