@@ -1,0 +1,1 @@
+"""Generators of the model zoo, one module per kind of network; see xtvm.testing.model_zoo."""
