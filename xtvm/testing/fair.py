@@ -14,7 +14,16 @@ from onnx import AttributeProto, TensorProto
 
 from xtvm.testing.cases import Case
 
-TRAINING_OPS = {"Adagrad", "Adam", "Momentum", "Gradient"}
+# optimizers and gradients, and the loss functions ONNX added for training graphs (an
+# inference model ends before its loss)
+TRAINING_OPS = {
+    "Adagrad",
+    "Adam",
+    "Momentum",
+    "Gradient",
+    "NegativeLogLikelihoodLoss",
+    "SoftmaxCrossEntropyLoss",
+}
 RANDOM_OPS = {
     "RandomNormal",
     "RandomUniform",
@@ -167,7 +176,8 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule(
         "training",
-        "training-only ops (Adagrad, Adam, Momentum, Gradient) and tests whose name contains "
+        "training-only ops (Adagrad, Adam, Momentum, Gradient, and the loss functions "
+        "NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss) and tests whose name contains "
         "'training' (training_mode Dropout/BatchNormalization): not inference",
         _training,
     ),
