@@ -110,12 +110,12 @@ def make_resnet_block_model(channels: int = 8, classes: int = 10, size: int = 32
 
 
 def make_unsupported_model() -> onnx.ModelProto:
-    """Valid ONNX that xtvm cannot compile: uses RandomUniformLike and Cos (twice), for error tests."""
+    """Valid ONNX that xtvm cannot compile: uses RandomUniformLike and RandomNormalLike (twice), for error tests."""
     nodes = [
         helper.make_node("RandomUniformLike", ["x"], ["a"], name="random0"),
-        helper.make_node("Cos", ["a"], ["b"], name="cos0"),
+        helper.make_node("RandomNormalLike", ["a"], ["b"], name="normal0"),
         helper.make_node("Relu", ["b"], ["c"], name="relu0"),
-        helper.make_node("Cos", ["c"], ["y"], name="cos1"),
+        helper.make_node("RandomNormalLike", ["c"], ["y"], name="normal1"),
     ]
     graph = helper.make_graph(
         nodes,

@@ -29,6 +29,8 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
     IntegerAttr,
+    IntegerType,
+    Signedness,
     f32,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
@@ -96,6 +98,11 @@ def is_float(t: Attribute) -> bool:
     return isinstance(t, AnyFloat)
 
 
+def is_unsigned(t: Attribute) -> bool:
+    """Unsigned integers (``ui8``...) share signless storage; ops choose the unsigned forms."""
+    return isinstance(t, IntegerType) and t.signedness.data == Signedness.UNSIGNED
+
+
 def const(value: Number, dtype: Attribute = f32) -> Expr:
     """A scalar constant of ``dtype`` (reused within a body so each value appears once)."""
     key_val: str | int = repr(float(value)) if is_float(dtype) else int(value)  # -0.0 != 0.0
@@ -105,6 +112,14 @@ def const(value: Number, dtype: Attribute = f32) -> Expr:
             return Expr(frame.consts[key])
     if is_float(dtype):
         attr: Attribute = FloatAttr(float(value), dtype)  # type: ignore[arg-type]
+    elif is_unsigned(dtype):
+        # arith.constant takes only signless integers: emit the bits, then reinterpret
+        width = dtype.width.data  # type: ignore[attr-defined]
+        bits = IntegerType(width)
+        raw = _emit(arith.ConstantOp(IntegerAttr(int(value) % (1 << width), bits), bits))
+        v = _emit(arith.BitcastOp(raw.results[0], dtype)).results[0]
+        _STATE.frames[-1].consts[key] = v
+        return Expr(v)
     else:
         attr = IntegerAttr(int(value), dtype)  # type: ignore[arg-type]
     v = _emit(arith.ConstantOp(attr, dtype)).results[0]  # type: ignore[arg-type]
@@ -117,6 +132,9 @@ def constant_value(e: Expr | Number) -> Number | None:
     if isinstance(e, (int, float, bool)):
         return e
     owner = e.value.owner
+    if isinstance(owner, arith.BitcastOp) and is_unsigned(e.value.type):
+        inner = constant_value(Expr(owner.input))
+        return None if inner is None else int(inner) % (1 << e.value.type.width.data)
     if isinstance(owner, arith.ConstantOp):
         v = owner.value
         if isinstance(v, IntegerAttr):
@@ -166,6 +184,13 @@ _INT_BIN = {
     "min": arith.MinSIOp,
     "and": arith.AndIOp,
     "or": arith.OrIOp,
+}
+_UINT_BIN = {
+    "div": arith.DivUIOp,
+    "floordiv": arith.DivUIOp,
+    "mod": arith.RemUIOp,
+    "max": arith.MaxUIOp,
+    "min": arith.MinUIOp,
 }
 _PY_FOLD: dict[str, Callable[[int, int], int]] = {
     "add": lambda a, b: a + b,
@@ -227,7 +252,8 @@ def binary_op(kind: str, a: Expr | Number, b: Expr | Number) -> Expr:
         if kind not in _FLOAT_BIN:
             raise TypeError(f"operator {kind!r} is not defined on {x.type}")
         return Expr(_emit(_FLOAT_BIN[kind](x.value, y.value)).results[0])
-    return Expr(_emit(_INT_BIN[kind](x.value, y.value)).results[0])
+    cls = _UINT_BIN.get(kind, _INT_BIN[kind]) if is_unsigned(x.type) else _INT_BIN[kind]
+    return Expr(_emit(cls(x.value, y.value)).results[0])
 
 
 def _compare(kind: str, a: Expr | Number, b: Expr | Number) -> Expr:
@@ -235,6 +261,8 @@ def _compare(kind: str, a: Expr | Number, b: Expr | Number) -> Expr:
     ipred, fpred = _CMP[kind]
     if is_float(x.type):
         return Expr(_emit(arith.CmpfOp(x.value, y.value, fpred)).results[0])
+    if is_unsigned(x.type) and ipred[0] == "s":
+        ipred = "u" + ipred[1:]
     return Expr(_emit(arith.CmpiOp(x.value, y.value, ipred)).results[0])
 
 

@@ -27,6 +27,7 @@ from xtvm.topi.expr import (
     emitting_into,
     index,
     is_float,
+    is_unsigned,
 )
 
 
@@ -102,12 +103,18 @@ def cast(x: Expr | Number, dtype: Attribute) -> Expr:
         op = arith.ExtFOp(e.value, dtype) if wider else arith.TruncFOp(e.value, dtype)
         return Expr(emit(op).results[0])
     if is_float(src):
-        return Expr(emit(arith.FPToSIOp(e.value, dtype)).results[0])  # type: ignore[arg-type]
+        to_int = arith.FPToUIOp if is_unsigned(dtype) else arith.FPToSIOp
+        return Expr(emit(to_int(e.value, dtype)).results[0])  # type: ignore[arg-type]
     if is_float(dtype):
-        return Expr(emit(arith.SIToFPOp(e.value, dtype)).results[0])  # type: ignore[arg-type]
+        to_fp = arith.UIToFPOp if is_unsigned(src) else arith.SIToFPOp
+        return Expr(emit(to_fp(e.value, dtype)).results[0])  # type: ignore[arg-type]
     assert isinstance(src, IntegerType) and isinstance(dtype, IntegerType)
     if dtype.width.data > src.width.data:
-        return Expr(emit(arith.ExtSIOp(e.value, dtype)).results[0])
+        # the source's signedness decides how it widens (numpy: int8 -1 -> uint32 2**32-1)
+        ext = arith.ExtUIOp if is_unsigned(src) or src.width.data == 1 else arith.ExtSIOp
+        return Expr(emit(ext(e.value, dtype)).results[0])
+    if dtype.width.data == src.width.data:  # signed <-> unsigned: same bits
+        return Expr(emit(arith.BitcastOp(e.value, dtype)).results[0])
     return Expr(emit(arith.TruncIOp(e.value, dtype)).results[0])
 
 

@@ -21,6 +21,15 @@ from xtvm.dialects.relay.base import (
     shape_of,
     tensor_type,
 )
+from xtvm.dialects.relay.bitwise import (
+    BitwiseAndOp,
+    BitwiseNotOp,
+    BitwiseOrOp,
+    BitwiseXorOp,
+    LeftShiftOp,
+    ReinterpretOp,
+    RightShiftOp,
+)
 from xtvm.dialects.relay.conv_transpose import Conv2dTransposeOp
 from xtvm.dialects.relay.einsum import EinsumOp
 from xtvm.dialects.relay.elementwise import (
@@ -76,6 +85,20 @@ from xtvm.dialects.relay.math import (
     SqrtOp,
     WhereOp,
 )
+from xtvm.dialects.relay.misc import (
+    AcoshOp,
+    AcosOp,
+    AsinhOp,
+    AsinOp,
+    AtanhOp,
+    AtanOp,
+    CoshOp,
+    CosOp,
+    CumProdOp,
+    SinhOp,
+    SinOp,
+    TanOp,
+)
 from xtvm.dialects.relay.nn import (
     AvgPool2dOp,
     BatchMatmulOp,
@@ -101,6 +124,7 @@ from xtvm.dialects.relay.reduce import (
     TopKOp,
 )
 from xtvm.dialects.relay.rnn import RnnCellOp
+from xtvm.dialects.relay.sampling import GridSampleOp, RoiAlignOp
 from xtvm.dialects.relay.transform import (
     ConcatenateOp,
     FlattenOp,
@@ -184,6 +208,27 @@ Relay = Dialect(
         EinsumOp,
         Conv2dTransposeOp,
         RnnCellOp,
+        GridSampleOp,
+        RoiAlignOp,
+        SinOp,
+        CosOp,
+        TanOp,
+        AsinOp,
+        AcosOp,
+        AtanOp,
+        SinhOp,
+        CoshOp,
+        AsinhOp,
+        AcoshOp,
+        AtanhOp,
+        CumProdOp,
+        BitwiseAndOp,
+        BitwiseOrOp,
+        BitwiseXorOp,
+        BitwiseNotOp,
+        LeftShiftOp,
+        RightShiftOp,
+        ReinterpretOp,
         FusedOp,
         YieldOp,
     ],
@@ -191,6 +236,13 @@ Relay = Dialect(
 )
 
 __all__ = [
+    "BitwiseAndOp",
+    "BitwiseOrOp",
+    "BitwiseXorOp",
+    "BitwiseNotOp",
+    "LeftShiftOp",
+    "RightShiftOp",
+    "ReinterpretOp",
     "PadOp",
     "ResizeOp",
     "DepthToSpaceOp",
@@ -271,6 +323,20 @@ __all__ = [
     "CastOp",
     "CompareOp",
     "RnnCellOp",
+    "GridSampleOp",
+    "RoiAlignOp",
+    "SinOp",
+    "CosOp",
+    "TanOp",
+    "AsinOp",
+    "AcosOp",
+    "AtanOp",
+    "SinhOp",
+    "CoshOp",
+    "AsinhOp",
+    "AcoshOp",
+    "AtanhOp",
+    "CumProdOp",
     "FusedOp",
     "YieldOp",
     "broadcast_shapes",

@@ -9,6 +9,8 @@ from xdsl.dialects.builtin import (
     BytesAttr,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
+    IntegerType,
+    Signedness,
     TensorType,
     f32,
     f64,
@@ -44,6 +46,11 @@ _NP_TO_ELT: dict[np.dtype, Attribute] = {
     np.dtype("int16"): i16,
     np.dtype("int8"): i8,
     np.dtype("bool"): i1,
+    # unsigned integers: MLIR's ui<N>; lowering picks unsigned ops by the signedness
+    np.dtype("uint8"): IntegerType(8, Signedness.UNSIGNED),
+    np.dtype("uint16"): IntegerType(16, Signedness.UNSIGNED),
+    np.dtype("uint32"): IntegerType(32, Signedness.UNSIGNED),
+    np.dtype("uint64"): IntegerType(64, Signedness.UNSIGNED),
 }
 
 

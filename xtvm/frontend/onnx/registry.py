@@ -24,7 +24,9 @@ if TYPE_CHECKING:
         [ConversionContext, NodeProto, list[SSAValue | None], dict[str, Any]], ConverterResult
     ]
 
-MIN_OPSET = 11
+# Every converter is registered for the first opset whose semantics it implements, so any
+# opset can be accepted: an op whose converters all start later is reported unsupported.
+MIN_OPSET = 1
 # Opsets after 21 only widened the element types the converted ops accept (bfloat16, float8,
 # int4, ...); their inputs, outputs and attributes are those of opset 21 (a unit test checks
 # this for every registered op against the installed onnx). So newer models convert as long as

@@ -24,6 +24,11 @@ INPUT_DTYPES: dict[int, np.dtype] = {
     TensorProto.INT16: np.dtype("int16"),
     TensorProto.INT8: np.dtype("int8"),
     TensorProto.BOOL: np.dtype("bool"),
+    TensorProto.DOUBLE: np.dtype("float64"),
+    TensorProto.UINT8: np.dtype("uint8"),
+    TensorProto.UINT16: np.dtype("uint16"),
+    TensorProto.UINT32: np.dtype("uint32"),
+    TensorProto.UINT64: np.dtype("uint64"),
 }
 
 
@@ -35,8 +40,8 @@ def declared_dtype(vi: ValueInfoProto) -> np.dtype:
     if elem not in INPUT_DTYPES:
         name = TensorProto.DataType.Name(elem)
         raise ModelError(
-            f"input '{vi.name}' has element type {name}; supported are FLOAT, INT64, INT32, "
-            "INT16, INT8, BOOL"
+            f"input '{vi.name}' has element type {name}; supported are "
+            + ", ".join(TensorProto.DataType.Name(t) for t in INPUT_DTYPES)
         )
     return INPUT_DTYPES[elem]
 

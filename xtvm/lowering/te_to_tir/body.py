@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerAttr,
     IntegerType,
+    Signedness,
 )
 from xdsl.ir import Attribute, Block, SSAValue
 
@@ -107,6 +108,8 @@ def identity(kind: str, t: Attribute) -> Attribute:
             v = {"sum": 0, "prod": 1, "max": 0, "min": 1}[kind]
         else:
             lo, hi = -(2 ** (width - 1)), 2 ** (width - 1) - 1
+            if isinstance(t, IntegerType) and t.signedness.data == Signedness.UNSIGNED:
+                lo, hi = 0, 2**width - 1
             v = {"sum": 0, "prod": 1, "max": lo, "min": hi}[kind]
         return IntegerAttr(v, t)
     raise CompileError(f"cannot reduce values of type {t}")
@@ -126,14 +129,22 @@ def combine(em: Emitter, kind: str, a: SSAValue, b: SSAValue) -> SSAValue:
             kind
         ]
     else:
+        unsigned = isinstance(a.type, IntegerType) and a.type.signedness.data == Signedness.UNSIGNED
         cls = {
             "sum": arith.AddiOp,
             "prod": arith.MuliOp,
-            "max": arith.MaxSIOp,
-            "min": arith.MinSIOp,
+            "max": arith.MaxUIOp if unsigned else arith.MaxSIOp,
+            "min": arith.MinUIOp if unsigned else arith.MinSIOp,
         }[kind]
     return em.insert(cls(a, b)).results[0]  # type: ignore[call-arg]
 
 
 def constant(em: Emitter, attr: Attribute) -> SSAValue:
+    t = attr.type if isinstance(attr, IntegerAttr) else None
+    if isinstance(t, IntegerType) and t.signedness.data != Signedness.SIGNLESS:
+        # arith.constant takes signless integers only: the bits, then a reinterpretation
+        width = t.width.data
+        bits = IntegerType(width)
+        raw = em.insert(arith.ConstantOp(IntegerAttr(attr.value.data % (1 << width), bits)))
+        return em.insert(arith.BitcastOp(raw.results[0], t)).results[0]
     return em.insert(arith.ConstantOp(attr)).results[0]  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xtvm.dialects import llvmx
 from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm.arith_ops import call_intrinsic, fastmath, intrinsic_suffix
-from xtvm.lowering.tir_to_llvm.state import FuncLowering, lowers
+from xtvm.lowering.tir_to_llvm.state import FuncLowering, lower_type, lowers
 
 _XDSL_INTRINSICS: dict[type[Operation], type[Operation]] = {
     math.ExpOp: llvm.FExpOp,
@@ -60,6 +60,9 @@ _LIBM: dict[type[Operation], str] = {
     math.ExpM1Op: "expm1",
     math.Log1pOp: "log1p",
     math.CbrtOp: "cbrt",
+    math.AsinhOp: "asinh",
+    math.AcoshOp: "acosh",
+    math.AtanhOp: "atanh",
 }
 
 
@@ -125,7 +128,7 @@ def broadcast(fl: FuncLowering, scalar: SSAValue, t: VectorType) -> SSAValue:
 @lowers(vector.BroadcastOp)
 def _broadcast(fl: FuncLowering, op: vector.BroadcastOp) -> None:
     src = fl.get(op.source)
-    t = op.vector.type
+    t = lower_type(op.vector.type)
     if isinstance(src.type, VectorType):
         if src.type != t:
             raise CompileError(f"@{fl.name}: vector.broadcast between shapes is not supported")

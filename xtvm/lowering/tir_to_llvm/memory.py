@@ -16,7 +16,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from xtvm.dialects import tir
 from xtvm.errors import CompileError
-from xtvm.lowering.tir_to_llvm.state import PTR, FuncLowering, byte_size, lowers
+from xtvm.lowering.tir_to_llvm.state import PTR, FuncLowering, byte_size, lower_type, lowers
 
 HEAP_ALIGN = 64
 LOCAL_ALIGN = 64
@@ -53,7 +53,8 @@ def element_ptr(fl: FuncLowering, buf: SSAValue, indices: Sequence[SSAValue]) ->
     linear = terms[0]
     for v in terms[1:]:
         linear = fl.emit(llvm.AddOp(linear, v))
-    gep = llvm.GEPOp.from_mixed_indices(fl.get(buf), [linear], t.element_type, inbounds=True)
+    elt = lower_type(t.element_type)
+    gep = llvm.GEPOp.from_mixed_indices(fl.get(buf), [linear], elt, inbounds=True)
     return fl.emit(gep)
 
 
@@ -66,7 +67,8 @@ def _load(fl: FuncLowering, op: memref.LoadOp) -> None:
     t = op.memref.type
     assert isinstance(t, MemRefType)
     ptr = element_ptr(fl, op.memref, list(op.indices))
-    fl.set(op.res, fl.emit(llvm.LoadOp(ptr, t.element_type, alignment=_align(t))))
+    elt = lower_type(t.element_type)
+    fl.set(op.res, fl.emit(llvm.LoadOp(ptr, elt, alignment=_align(t))))
 
 
 @lowers(memref.StoreOp)
@@ -92,7 +94,8 @@ def _vload(fl: FuncLowering, op: vector.LoadOp) -> None:
         raw = fl.emit(llvm.LoadOp(ptr, _byte_vector(op.result.type), alignment=1))
         fl.set(op.result, fl.emit(llvm.TruncOp(raw, op.result.type)))
         return
-    fl.set(op.result, fl.emit(llvm.LoadOp(ptr, op.result.type, alignment=_align(t))))
+    vt = lower_type(op.result.type)
+    fl.set(op.result, fl.emit(llvm.LoadOp(ptr, vt, alignment=_align(t))))
 
 
 @lowers(vector.StoreOp)

@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
     MemRefType,
+    Signedness,
     VectorType,
     i64,
 )
@@ -44,14 +45,19 @@ def lowers(*classes: type[Operation]) -> Callable[[Handler], Handler]:
 
 
 def lower_type(t: Attribute) -> Attribute:
-    """index -> i64, memref -> !llvm.ptr, vectors elementwise; other types unchanged."""
+    """index -> i64, memref -> !llvm.ptr, ui<N> -> i<N> (LLVM integers are signless; the
+    arith op already chose the unsigned form), vectors elementwise; others unchanged."""
     if isinstance(t, IndexType):
         return i64
     if isinstance(t, MemRefType):
         return PTR
+    if isinstance(t, IntegerType) and t.signedness.data != Signedness.SIGNLESS:
+        return IntegerType(t.width.data)
     if isinstance(t, VectorType):
         if isinstance(t.element_type, IndexType):
             raise CompileError("vectors of index cannot be lowered (tir-vectorize avoids them)")
+        if isinstance(t.element_type, IntegerType):
+            return VectorType(lower_type(t.element_type), t.get_shape())
         return t
     return t
 

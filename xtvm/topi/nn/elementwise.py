@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from xtvm.topi.builder import Tensor
-from xtvm.topi.expr import Expr, const, is_float
+from xtvm.topi.expr import Expr, const, is_float, is_unsigned
 from xtvm.topi.intrin import exp, max_, min_, select, sigmoid, sqrt, tanh
 
 __all__ = [
@@ -76,6 +76,8 @@ def _safe_int_div(x: Expr, y: Expr) -> Expr:
     (x86's idiv raises SIGFPE on both; ONNX leaves them undefined)."""
     zero = const(0, x.type)
     one = const(1, x.type)
+    if is_unsigned(x.type):  # arith.divui: only x / 0 traps
+        return select(y.eq(zero), zero, x / select(y.eq(zero), one, y))
     minus_one = const(-1, x.type)
     is_zero = y.eq(zero)
     is_minus_one = y.eq(minus_one)

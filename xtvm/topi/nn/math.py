@@ -16,7 +16,7 @@ from xdsl.dialects.builtin import f64, i1
 from xdsl.ir import Attribute, Operation
 
 from xtvm.topi.builder import Tensor
-from xtvm.topi.expr import Expr, Number, const, emit, is_float
+from xtvm.topi.expr import Expr, Number, const, emit, is_float, is_unsigned
 from xtvm.topi.intrin import cast as _cast_num
 from xtvm.topi.intrin import select
 from xtvm.topi.nn.elementwise import binary, broadcast_index, unary
@@ -108,8 +108,8 @@ def mod(a: Expr, b: Expr, fmod: bool) -> Expr:
         return _cast_num(r, a.type)
     zero = b.eq(0)
     safe = select(zero, const(1, b.type), b)
-    r = a % safe  # arith.remsi: the sign of a
-    if not fmod:
+    r = a % safe  # arith.remsi: the sign of a (arith.remui on unsigned types)
+    if not fmod and not is_unsigned(a.type):
         fix = r.ne(0) & xor(r < 0, safe < 0)
         r = select(fix, r + safe, r)
     return select(zero, const(0, a.type), r)

@@ -258,6 +258,7 @@ def gather_nd(
 
 
 @converter("ScatterElements", since=11)
+@converter("Scatter", since=9)  # deprecated alias: ScatterElements without reduction
 def scatter_elements(
     ctx: ConversionContext, node: NodeProto, ins: list[SSAValue | None], attrs: dict[str, Any]
 ) -> SSAValue:

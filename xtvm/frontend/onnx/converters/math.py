@@ -32,6 +32,11 @@ _CAST_TO = {
     TensorProto.INT16: np.dtype("int16"),
     TensorProto.INT8: np.dtype("int8"),
     TensorProto.BOOL: np.dtype("bool"),
+    TensorProto.DOUBLE: np.dtype("float64"),
+    TensorProto.UINT8: np.dtype("uint8"),
+    TensorProto.UINT16: np.dtype("uint16"),
+    TensorProto.UINT32: np.dtype("uint32"),
+    TensorProto.UINT64: np.dtype("uint64"),
 }
 
 
@@ -156,7 +161,7 @@ def cast(ctx: ConversionContext, node: NodeProto, ins: Ins, attrs: Attrs) -> SSA
     to = int(attrs.get("to", TensorProto.UNDEFINED))
     if to not in _CAST_TO:
         name = TensorProto.DataType.Name(to) if to in TensorProto.DataType.values() else to
-        raise ctx.attr_error("to", name, "FLOAT, INT64, INT32, INT16, INT8 or BOOL")
+        raise ctx.attr_error("to", name, ", ".join(TensorProto.DataType.Name(t) for t in _CAST_TO))
     dtype = _CAST_TO[to]
     if relay.numpy_dtype_of(relay.elt_of(x)) == dtype:
         return x
