@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from xdsl.dialects.builtin import IntegerAttr, TensorType, i1, i64
-from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def, traits_def
-from xdsl.traits import Pure
-from xdsl.utils.exceptions import VerifyException
+from xdsl.dialects.builtin import IntegerAttr, i64
+from xdsl.irdl import irdl_op_definition
 
-from xtvm.dialects.relay.base import RelayOp, elt_of, shape_of
 from xtvm.dialects.relay.math import FloatUnaryOp
+from xtvm.dialects.relay.reduce import CumulativeOp
 
 
 @irdl_op_definition
@@ -94,46 +91,8 @@ def _flag(value: bool) -> IntegerAttr:
 
 
 @irdl_op_definition
-class CumProdOp(RelayOp):
-    """Running product along ``axis``; ``exclusive`` leaves out the element itself (the first
-    output is 1), ``reverse`` multiplies from the end."""
+class CumProdOp(CumulativeOp):
+    """Running product along ``axis`` (the first exclusive output is 1)."""
 
     name = "relay.cumprod"
-    FUSE_PATTERN: ClassVar[str] = "opaque"
-    data = operand_def(TensorType)
-    axis = prop_def(IntegerAttr)
-    exclusive = prop_def(IntegerAttr)
-    reverse = prop_def(IntegerAttr)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
-    assembly_format = "$data attr-dict `:` functional-type(operands, results)"
-
-    def __init__(self, data: SSAValue, axis: int, exclusive: bool = False, reverse: bool = False):
-        rank = len(shape_of(data))
-        super().__init__(
-            operands=[data],
-            result_types=[data.type],
-            properties={
-                "axis": IntegerAttr(axis % max(rank, 1), i64),
-                "exclusive": _flag(exclusive),
-                "reverse": _flag(reverse),
-            },
-        )
-
-    @property
-    def attrs(self) -> tuple[int, bool, bool]:
-        """(axis, exclusive, reverse)."""
-        return (
-            self.axis.value.data,
-            bool(self.exclusive.value.data),
-            bool(self.reverse.value.data),
-        )
-
-    def infer_type(self) -> TensorType:
-        axis = self.axis.value.data
-        rank = len(shape_of(self.data))
-        if not 0 <= axis < rank:
-            raise VerifyException(f"{self.name}: axis {axis} out of range for rank {rank}")
-        if elt_of(self.data) == i1:
-            raise VerifyException(f"{self.name}: cannot multiply booleans")
-        return self.data.type  # type: ignore[return-value]
+    VERB: ClassVar[str] = "multiply"

@@ -375,13 +375,12 @@ class TopKOp(RelayOp):
         return tensor_type(out, elt_of(self.data) if ret == "values" else i64)
 
 
-@irdl_op_definition
-class CumSumOp(RelayOp):
-    """Running sum along ``axis``; ``exclusive`` leaves out the element itself, ``reverse``
-    sums from the end."""
+class CumulativeOp(RelayOp):
+    """Base of running reductions along ``axis`` (cumsum, cumprod); ``exclusive`` leaves out
+    the element itself, ``reverse`` runs from the end."""
 
-    name = "relay.cumsum"
     FUSE_PATTERN: ClassVar[str] = "opaque"
+    VERB: ClassVar[str] = "combine"
     data = operand_def(TensorType)
     axis = prop_def(IntegerAttr)
     exclusive = prop_def(IntegerAttr)
@@ -410,5 +409,13 @@ class CumSumOp(RelayOp):
     def infer_type(self) -> TensorType:
         _check_axis(self, _int(self.axis), len(shape_of(self.data)))
         if elt_of(self.data) == i1:
-            raise VerifyException(f"{self.name}: cannot sum booleans")
+            raise VerifyException(f"{self.name}: cannot {self.VERB} booleans")
         return self.data.type  # type: ignore[return-value]
+
+
+@irdl_op_definition
+class CumSumOp(CumulativeOp):
+    """Running sum along ``axis`` (the first exclusive output is 0)."""
+
+    name = "relay.cumsum"
+    VERB: ClassVar[str] = "sum"
