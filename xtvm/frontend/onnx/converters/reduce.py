@@ -166,7 +166,8 @@ def instance_norm(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: A
 
 @converter("LpNormalization", since=1)
 def lp_normalization(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs):
-    """``x / ||x||_p`` along ``axis`` (p = 1 or 2)."""
+    """``x / ||x||_p`` along ``axis`` (p = 1 or 2); an all-zero slice stays zero, as in the
+    ONNX reference (a plain division would give 0/0 = NaN)."""
     x = ins[0]
     assert x is not None
     p = int(attrs.get("p", 2))
@@ -174,7 +175,11 @@ def lp_normalization(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs
         raise ctx.attr_error("p", p, "1 or 2")
     axis = normalize_axis(ctx, int(attrs.get("axis", -1)), len(shape_of(x)))
     norm = ctx.emit(relay.ReduceOp(x, "l1" if p == 1 else "l2", [axis], True))
-    return ctx.emit(relay.DivideOp(x, norm))
+    zero = ctx.constant(np.zeros((), relay.numpy_dtype_of(relay.elt_of(x))))
+    one = ctx.constant(np.ones((), relay.numpy_dtype_of(relay.elt_of(x))))
+    is_zero = ctx.emit(relay.EqualOp(norm, zero))
+    safe = ctx.emit(relay.WhereOp(is_zero, one, norm))
+    return ctx.emit(relay.DivideOp(x, safe))
 
 
 @converter("TopK", since=10)
