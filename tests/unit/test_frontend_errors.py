@@ -316,3 +316,16 @@ def test_dropout_in_training_mode() -> None:
     raises(ModelError, model, match="'dr'.*training_mode")
     inits["train"] = np.array(False)
     from_onnx(model_of(nodes, {"x": [2, 3]}, {"y": [2, 3]}, inits, opset=13)).verify()
+
+
+def test_every_failing_node_is_reported_at_once() -> None:
+    """Two independent nodes with bad attributes: one error naming both, not just the first."""
+    nodes = [
+        helper.make_node("Gelu", ["x"], ["a"], name="gelu_bad", approximate="cubic"),
+        helper.make_node("Mod", ["x", "x"], ["b"], name="mod_bad", fmod=3),
+        helper.make_node("Add", ["a", "b"], ["y"], name="downstream"),
+    ]
+    model = model_of(nodes, {"x": [2]}, {"y": [2]}, opset=20)
+    msg = raises(ModelError, model)
+    assert "2 nodes" in msg and "gelu_bad" in msg and "mod_bad" in msg
+    assert "downstream" not in msg

@@ -188,8 +188,26 @@ class _GraphImporter:
 
         consumed = {n for node in self.graph.node for n in node.input if n}
         consumed |= {o.name for o in self.graph.output}
+        # keep going after a node fails, so one run reports every node that cannot be
+        # converted; nodes downstream of a failed one are skipped (their errors would only be
+        # consequences)
+        errors: list[ModelError] = []
+        poisoned: set[str] = set()
         for i, node in enumerate(self.graph.node):
-            self._convert(node, i, consumed)
+            if poisoned.intersection(node.input):
+                poisoned.update(n for n in node.output if n)
+                continue
+            try:
+                self._convert(node, i, consumed)
+            except ModelError as e:
+                errors.append(e)
+                poisoned.update(n for n in node.output if n)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            shown = "; ".join(str(e) for e in errors[:5])
+            more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+            raise ModelError(f"{len(errors)} nodes cannot be converted: {shown}{more}")
 
         self.ctx.label = "graph"
         results = [self._value(o.name) for o in self.graph.output]
