@@ -150,6 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = [o["name"] for o in module.output_info]
     for name, arr in zip(names, outputs):
         print(_summary(name, arr))
+    print(f"workspace: {module.workspace_bytes} bytes")
     if args.outputs:
         try:
             np.savez(args.outputs, **dict(zip(names, outputs)))

@@ -156,8 +156,13 @@ def build(
 
     ``opt_level`` picks the named pipeline ``O<n>`` of graph passes and lowerings;
     ``pipeline`` (a pipeline string, or a name such as ``"O2"``) replaces it. LLVM's own
-    optimization level comes from the target (``-opt-level=``, default 3). ``num_threads``
-    goes to passes that take a ``num_threads`` option (the parallel-loop lowering).
+    optimization level comes from the target (``-opt-level=``, default 3).
+
+    ``num_threads`` (a positive int) is how many threads each parallel loop uses; it is
+    stored in the module (``convert-tir-to-llvm{num_threads=N}``), so an exported library
+    keeps it. ``None`` leaves the choice to run time: ``XTVM_NUM_THREADS`` if set when the
+    module is loaded, else the OpenMP default (``OMP_NUM_THREADS`` or all cores). The
+    ``num_threads`` property of the result changes it later.
     """
     from xtvm.backends.llvm import Target, compile_and_load, translate_module
 

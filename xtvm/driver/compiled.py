@@ -47,6 +47,20 @@ class CompiledModule:
         """``[{"name", "shape", "dtype"}]`` of the outputs, in return order."""
         return self.module.output_info
 
+    @property
+    def workspace_bytes(self) -> int:
+        """Bytes of scratch memory the model's intermediates need (allocated once)."""
+        return self.module.workspace_bytes
+
+    @property
+    def num_threads(self) -> int:
+        """Threads each parallel loop uses; 0 = the OpenMP default (all cores)."""
+        return self.module.num_threads
+
+    @num_threads.setter
+    def num_threads(self, value: int) -> None:
+        self.module.num_threads = value
+
     def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | tuple[np.ndarray, ...]:
         """``lib(x)`` or ``lib(x=...)``: one array for one output, else a tuple."""
         return self.module(*args, **kwargs)

@@ -11,7 +11,7 @@ import json
 import os
 
 from xtvm.errors import ModelError
-from xtvm.runtime.module import ENTRY_TYPE, Module, aligned_empty
+from xtvm.runtime.module import ENTRY_TYPE, NUM_THREADS_SYMBOL, Module, aligned_empty
 
 __all__ = ["Module", "load", "aligned_empty", "METADATA_SYMBOL", "ENTRY_SYMBOL"]
 
@@ -43,6 +43,12 @@ def load(path: str | os.PathLike[str]) -> Module:
         raise ModelError(f"cannot load '{path}': corrupt {METADATA_SYMBOL}: {exc}") from None
     if not isinstance(metadata, dict) or "inputs" not in metadata or "outputs" not in metadata:
         raise ModelError(f"cannot load '{path}': {METADATA_SYMBOL} lacks inputs/outputs")
-    module = Module(ENTRY_TYPE(entry_addr), metadata, keepalive=lib)
+    try:
+        threads_addr: int | None = ctypes.addressof(ctypes.c_int32.in_dll(lib, NUM_THREADS_SYMBOL))
+    except ValueError:
+        threads_addr = None  # no parallel loops
+    module = Module(
+        ENTRY_TYPE(entry_addr), metadata, keepalive=lib, num_threads_address=threads_addr
+    )
     module.library_path = full
     return module

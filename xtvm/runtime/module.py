@@ -4,12 +4,17 @@ Kept free of xdsl and llvmlite (only ctypes, json, numpy) so a deployed ``.so`` 
 loaded and run without the compiler. ABI: ``int32 xtvm_main(void **args, void *ws)``
 with ``args`` = inputs then outputs in signature order, ``ws`` a 64-byte aligned
 scratch area of ``workspace_bytes`` bytes made once per Module; 0 means success.
+
+Thread count: a module with parallel loops exports ``int32 xtvm_num_threads``, read by
+every fork (0 = the OpenMP default). ``Module.num_threads`` writes it; when the build
+left it at 0, ``XTVM_NUM_THREADS`` (read when the Module is made) sets it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +26,21 @@ from xtvm.errors import InputError, XTVMError
 
 ALIGNMENT = 64
 ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
+NUM_THREADS_SYMBOL = "xtvm_num_threads"
+NUM_THREADS_ENV = "XTVM_NUM_THREADS"
+
+
+def _env_num_threads() -> int | None:
+    text = os.environ.get(NUM_THREADS_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"{NUM_THREADS_ENV} must be a positive int, got {text!r}") from None
+    if value < 1:
+        raise InputError(f"{NUM_THREADS_ENV} must be a positive int, got {text!r}")
+    return value
 
 
 def aligned_empty(shape: Sequence[int], dtype: Any, alignment: int = ALIGNMENT) -> np.ndarray:
@@ -42,7 +62,13 @@ def _is_aligned(arr: np.ndarray) -> bool:
 class Module:
     """A loaded, runnable model: entry function pointer + signature metadata."""
 
-    def __init__(self, entry: Any, metadata: Mapping[str, Any] | str, keepalive: Any = None):
+    def __init__(
+        self,
+        entry: Any,
+        metadata: Mapping[str, Any] | str,
+        keepalive: Any = None,
+        num_threads_address: int | None = None,
+    ):
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
         self.metadata: dict[str, Any] = dict(metadata)
@@ -59,6 +85,14 @@ class Module:
         # Allocated once: intermediates live here across calls (not thread-safe).
         self._workspace = aligned_empty((max(nbytes, ALIGNMENT),), np.uint8)
         self._args = (ctypes.c_void_p * (len(self._inputs) + len(self._outputs)))()
+        # The module's @xtvm_num_threads (None: no parallel loops, nothing to set).
+        self._num_threads = (
+            ctypes.c_int32.from_address(num_threads_address) if num_threads_address else None
+        )
+        self._num_threads_unused = 0
+        env = _env_num_threads()
+        if env is not None and self.num_threads == 0:
+            self.num_threads = env
 
     @staticmethod
     def _norm_info(info: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,6 +111,27 @@ class Module:
     def output_info(self) -> list[dict[str, Any]]:
         """``[{"name", "shape", "dtype"}]`` of the outputs, in return order."""
         return [dict(o) for o in self._outputs]
+
+    @property
+    def workspace_bytes(self) -> int:
+        """Bytes of scratch memory the model's intermediates need (allocated once)."""
+        return int(self.metadata.get("workspace_bytes", 0))
+
+    @property
+    def num_threads(self) -> int:
+        """Threads each parallel loop uses; 0 = the OpenMP default (all cores)."""
+        if self._num_threads is None:
+            return self._num_threads_unused
+        return int(self._num_threads.value)
+
+    @num_threads.setter
+    def num_threads(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InputError(f"num_threads must be an int >= 0, got {value!r}")
+        if self._num_threads is None:
+            self._num_threads_unused = value  # no parallel loops: nothing reads it
+        else:
+            self._num_threads.value = value
 
     @property
     def workspace_address(self) -> int:

@@ -17,7 +17,7 @@ import llvmlite.ir as ir
 from xtvm.backends.llvm.cache import ObjectCache, cache_dir, cache_key
 from xtvm.backends.llvm.target import Target, _init_llvm
 from xtvm.errors import CompileError
-from xtvm.runtime.module import Module
+from xtvm.runtime.module import NUM_THREADS_SYMBOL, Module
 
 ENTRY_SYMBOL = "xtvm_main"
 
@@ -161,4 +161,7 @@ def compile_and_load(
     addr = engine.get_function_address(ENTRY_SYMBOL)
     if not addr:
         raise CompileError(f"the compiled module has no @{ENTRY_SYMBOL} entry function")
-    return Module(addr, metadata, keepalive=(engine, tm))
+    threads_addr = None
+    if any(g.name == NUM_THREADS_SYMBOL for g in mod.global_variables):
+        threads_addr = engine.get_global_value_address(NUM_THREADS_SYMBOL) or None
+    return Module(addr, metadata, keepalive=(engine, tm), num_threads_address=threads_addr)

@@ -10,6 +10,8 @@ following the ABI in docs/contracts.md:
   -> i32`` that loads buffer ``k`` from ``args[k]`` and returns 0
 * ``tir.global`` -> ``llvm.mlir.global internal constant`` (an array of the elements)
 * the module gets ``xtvm.metadata``: the JSON signature the runtime needs.
+* a module with parallel loops gets ``llvm.mlir.global weak @xtvm_num_threads``
+  (i32, initialized to ``num_threads``; 0 = the OpenMP default) that every fork reads.
 """
 
 from __future__ import annotations
@@ -139,7 +141,12 @@ class ConvertTirToLlvmPass(ModulePass):
 
     name = "convert-tir-to-llvm"
 
+    num_threads: int = 0
+    """Threads per parallel loop unless the runtime changes it; 0 = all cores."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.num_threads < 0:
+            raise CompileError(f"num_threads must be >= 0, got {self.num_threads}")
         ms = ModuleState()
         globals_: list[Operation] = []
         funcs: list[Operation] = []
@@ -157,6 +164,8 @@ class ConvertTirToLlvmPass(ModulePass):
         for top in list(block.ops):
             top.detach()
             top.erase(safe_erase=False)
+        if parallel.GOMP_PARALLEL in ms.declarations:
+            globals_.append(parallel.num_threads_global(self.num_threads))
         block.add_ops([*globals_, *ms.declarations.values(), *funcs, *ms.extra_funcs])
         if entries:
             op.attributes[METADATA_ATTR] = StringAttr(json.dumps(entry_metadata(entries[0])))

@@ -2,9 +2,10 @@
 
 Values the loop uses from outside are packed into 8-byte words on the caller's stack
 (``%data``); constants and global addresses are rematerialized instead, so LLVM still
-sees constant bounds. The caller runs ``GOMP_parallel(@<f>_parallel_<n>, %data, 0, 0)``
-(0 threads = libgomp's default, i.e. OMP_NUM_THREADS), which returns when all threads
-are done. That trampoline unpacks ``%data`` and takes one contiguous chunk per thread,
+sees constant bounds. The caller runs ``GOMP_parallel(@<f>_parallel_<n>, %data, %n, 0)``
+with ``%n`` loaded from the exported global ``@xtvm_num_threads`` (0 = libgomp's default,
+i.e. OMP_NUM_THREADS or all cores), which the runtime may overwrite between calls; it
+returns when all threads are done. That trampoline unpacks ``%data`` and takes one contiguous chunk per thread,
 ``chunk = ceil(trips / nthreads)``, ``[tid * chunk, min(trips, (tid + 1) * chunk))`` from
 ``omp_get_thread_num()`` / ``omp_get_num_threads()``, and calls
 ``@<f>_parallel_<n>_body(captured..., first, last)``, where buffers are ``noalias``
@@ -14,7 +15,15 @@ arguments again and the loop body runs serially. Nested parallel loops run seria
 from __future__ import annotations
 
 from xdsl.dialects import arith, llvm
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, UnitAttr, VectorType, i32, i64
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    IntegerAttr,
+    UnitAttr,
+    VectorType,
+    i32,
+    i64,
+)
 from xdsl.ir import Attribute, SSAValue
 
 from xtvm.dialects import tir
@@ -28,6 +37,18 @@ from xtvm.lowering.tir_to_llvm.state import (
 )
 
 GOMP_PARALLEL = "GOMP_parallel"
+NUM_THREADS_SYMBOL = "xtvm_num_threads"
+
+
+def num_threads_global(default: int) -> llvm.GlobalOp:
+    """``@xtvm_num_threads``: a writable, exported i32 the runtime sets to pick the thread
+    count per module (a process-wide ``omp_set_num_threads`` would leak into the caller).
+
+    Weak linkage: exported like external, and LLVM never folds its initial value into loads.
+    """
+    return llvm.GlobalOp(
+        i32, NUM_THREADS_SYMBOL, "weak", value=IntegerAttr(default, i32), alignment=4
+    )
 
 
 def captured_values(loop: tir.ForOp) -> list[SSAValue]:
@@ -107,7 +128,9 @@ def lower_parallel(fl: FuncLowering, loop: tir.ForOp) -> None:
     fl.module.extra_funcs += [trampoline, body_fn]
     gomp = fl.module.declare(GOMP_PARALLEL, [PTR, PTR, i32, i32])
     fn_ptr = fl.emit(llvm.AddressOfOp(name, PTR))
-    fl.call(gomp, [fn_ptr, data, fl.const(0, i32), fl.const(0, i32)])
+    nthreads_ptr = fl.emit(llvm.AddressOfOp(NUM_THREADS_SYMBOL, PTR))
+    nthreads = fl.emit(llvm.LoadOp(nthreads_ptr, i32, alignment=4))
+    fl.call(gomp, [fn_ptr, data, nthreads, fl.const(0, i32)])
 
     # Trampoline: unpack, take this thread's chunk, call the body on [first, last).
     tramp = FuncLowering(fl.module, trampoline, in_parallel=True)
