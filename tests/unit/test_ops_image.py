@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.builder import Builder
@@ -27,42 +26,11 @@ from xtvm.errors import ModelError
 from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.converters.image import upsample
 from xtvm.passes.relay.evaluate import evaluate_function
+from xtvm.testing.onnx_check import check_model as _check
+from xtvm.testing.onnx_check import float_model as _model
 
 RNG = np.random.default_rng(0)
 F = TensorProto.FLOAT
-
-
-def _model(
-    nodes: Sequence[onnx.NodeProto],
-    inputs: dict[str, tuple[int, ...]],
-    outputs: Sequence[str],
-    opset: int,
-    inits: dict[str, np.ndarray] | None = None,
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        list(nodes),
-        "g",
-        [helper.make_tensor_value_info(n, F, list(s)) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, F, None) for n in outputs],
-        [numpy_helper.from_array(np.asarray(v), k) for k, v in (inits or {}).items()],
-    )
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    m.ir_version = 8
-    return onnx.shape_inference.infer_shapes(m)  # output shapes, which the importer requires
-
-
-def _check(model: onnx.ModelProto, feeds: dict[str, np.ndarray], rtol=1e-4, atol=1e-5) -> None:
-    """Compiled module and relay evaluator against onnxruntime, output by output."""
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    want = sess.run(None, feeds)
-    mod = xtvm.from_onnx(model, {k: v.shape for k, v in feeds.items()})
-    main = next(op for op in mod.ops if isinstance(op, func.FuncOp))
-    evaluated = evaluate_function(main, list(feeds.values()))
-    got = xtvm.build(mod).run(feeds)
-    names = [o.name for o in model.graph.output]
-    for name, w, g, e in zip(names, want, got, evaluated):
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, err_msg=f"compiled {name}")
-        np.testing.assert_allclose(e, w, rtol=rtol, atol=atol, err_msg=f"evaluated {name}")
 
 
 def _x(*shape: int) -> np.ndarray:

@@ -8,59 +8,23 @@ group compiles once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from onnx.reference import ReferenceEvaluator
-from xdsl.dialects import func
 
 import xtvm
 from xtvm.errors import ModelError
-from xtvm.passes.relay.evaluate import evaluate_function
+from xtvm.testing.onnx_check import check_model as _check
+from xtvm.testing.onnx_check import float_model
 from xtvm.topi.nn.sampling import grid_sample_numpy
 
 RNG = np.random.default_rng(0)
 F = TensorProto.FLOAT
 
 
-def _model(
-    nodes: Sequence[onnx.NodeProto],
-    inputs: dict[str, tuple[int, ...]],
-    outputs: Sequence[str],
-    opset: int,
-    inits: dict[str, np.ndarray] | None = None,
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        list(nodes),
-        "g",
-        [helper.make_tensor_value_info(n, F, list(s)) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, F, None) for n in outputs],
-        [numpy_helper.from_array(np.asarray(v), k) for k, v in (inits or {}).items()],
-    )
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    m.ir_version = 10
-    return onnx.shape_inference.infer_shapes(m)
-
-
-def _check(model: onnx.ModelProto, feeds: dict[str, np.ndarray], reference: bool = False) -> None:
-    """Compiled module and relay evaluator against onnxruntime, output by output."""
-    if reference:
-        want = ReferenceEvaluator(model).run(None, feeds)
-    else:
-        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-        want = sess.run(None, feeds)
-    mod = xtvm.from_onnx(model, {k: v.shape for k, v in feeds.items()})
-    main = next(op for op in mod.ops if isinstance(op, func.FuncOp))
-    evaluated = evaluate_function(main, list(feeds.values()))
-    got = xtvm.build(mod).run(feeds)
-    names = [o.name for o in model.graph.output]
-    for name, w, g, e in zip(names, want, got, evaluated):
-        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5, err_msg=f"compiled {name}")
-        np.testing.assert_allclose(e, w, rtol=1e-4, atol=1e-5, err_msg=f"evaluated {name}")
+def _model(nodes, inputs, outputs, opset, inits=None):
+    return float_model(nodes, inputs, outputs, opset, inits, ir_version=10)
 
 
 def _x(*shape: int) -> np.ndarray:

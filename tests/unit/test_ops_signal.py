@@ -6,48 +6,23 @@ group compiles once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import xtvm
 from xtvm.errors import ModelError
 from xtvm.frontend.onnx.converters.signal import dft_matrix
+from xtvm.testing.onnx_check import check_model
+from xtvm.testing.onnx_check import float_model as _model
 
 RNG = np.random.default_rng(0)
 F = TensorProto.FLOAT
 
 
-def _model(
-    nodes: Sequence[onnx.NodeProto],
-    inputs: dict[str, tuple[int, ...]],
-    outputs: Sequence[str],
-    opset: int,
-    inits: dict[str, np.ndarray] | None = None,
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        list(nodes),
-        "g",
-        [helper.make_tensor_value_info(n, F, list(s)) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, F, None) for n in outputs],
-        [numpy_helper.from_array(np.asarray(v), k) for k, v in (inits or {}).items()],
-    )
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    m.ir_version = 8
-    return onnx.shape_inference.infer_shapes(m)
-
-
-def _check(model: onnx.ModelProto, feeds: dict[str, np.ndarray], rtol=1e-4, atol=1e-5) -> None:
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    want = sess.run(None, feeds)
-    got = xtvm.build(xtvm.from_onnx(model, {k: v.shape for k, v in feeds.items()})).run(feeds)
-    for out, w, g in zip(model.graph.output, want, got):
-        assert g.shape == w.shape, out.name
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, err_msg=out.name)
+def _check(model, feeds, rtol=1e-4, atol=1e-5):
+    check_model(model, feeds, rtol=rtol, atol=atol, evaluate=False)
 
 
 def _x(*shape: int) -> np.ndarray:
