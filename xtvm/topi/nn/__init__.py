@@ -1,7 +1,8 @@
 """Operator computes (what to compute; no schedules, no target knowledge)."""
 
 from xtvm.topi.nn.conv2d import conv2d_nchw
-from xtvm.topi.nn.dense import batch_matmul, dense
+from xtvm.topi.nn.conv2d_nchwc import conv2d_nchwc
+from xtvm.topi.nn.dense import batch_matmul, dense, dense_pack
 from xtvm.topi.nn.elementwise import (
     add,
     batch_norm,
@@ -34,7 +35,9 @@ __all__ = [
     "clip",
     "concatenate",
     "conv2d_nchw",
+    "conv2d_nchwc",
     "dense",
+    "dense_pack",
     "divide",
     "exp_",
     "flatten",

@@ -22,6 +22,24 @@ def dense(x: Tensor, w: Tensor, name: str = "dense") -> Tensor:
     return x.builder.compute((*x.shape[:-1], nout), body, name, tag="dense")
 
 
+def dense_pack(x: Tensor, wp: Tensor, name: str = "dense_pack") -> Tensor:
+    """``dense`` with the weight in packed panels: ``wp[j // bn, k, j % bn] = w[j, k]``.
+
+    ``wp`` is ``[N/bn, K, bn]``: the ``bn`` outputs a vector register holds are contiguous
+    for every ``k``, which is what register-blocked x86 schedules stream through.
+    """
+    k = x.shape[-1]
+    nblocks, kw, bn = wp.shape
+    if kw != k:
+        raise ValueError(f"dense_pack: reduction dims differ: {x.shape} vs {wp.shape}")
+
+    def body(*i: Expr) -> Expr:
+        j = i[-1]
+        return sum_(lambda r: x[(*i[:-1], r)] * wp[j // bn, r, j % bn], (k,))
+
+    return x.builder.compute((*x.shape[:-1], nblocks * bn), body, name, tag="dense_pack")
+
+
 def batch_matmul(a: Tensor, b: Tensor, name: str = "batch_matmul") -> Tensor:
     """numpy ``matmul`` for rank >= 2: ``[..., M, K] x [..., K, N]``, batch dims broadcast."""
     m, k = a.shape[-2:]

@@ -17,7 +17,11 @@ Rules (applied to every ``te.kernel`` the relay lowering produces):
    nor the vector axis, and only when the stage does at least ``min_parallel_work``
    iterations (tiny kernels stay on one thread).
 
-No ``compute_at`` yet. The knobs live in :class:`DefaultScheduleConfig`.
+5. A stage whose compute ``tag`` has an operator schedule (:mod:`xtvm.topi.x86.registry`:
+   packed dense, blocked convolutions) is scheduled by it instead, together with the
+   elementwise epilogue that consumes it when there is one (see ``_epilogue``).
+
+The knobs live in :class:`DefaultScheduleConfig`.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from functools import cache
 
 from xdsl.dialects.builtin import AnyFloat, IntegerType, TensorType
 
-from xtvm.dialects.te import KernelOp
+from xtvm.dialects.te import ComputeOp, KernelOp, ReadOp
 from xtvm.topi.schedule import Axis, Schedule, Stage
+from xtvm.topi.x86.registry import schedule_for
 
 FALLBACK_VECTOR_BITS = 512
 
@@ -52,9 +57,18 @@ class DefaultScheduleConfig:
     vectorize: bool = True
     parallel: bool = True
     inline_injective: bool = True
+    operator_schedules: bool = True  # use the tag-specific schedules of x86.registry
     # below this many scalar operations a stage runs on one thread: a fork/join costs
     # microseconds, and spinning worker threads slow down everything else on a small machine
     min_parallel_work: int = 1 << 15
+
+    vector_registers: int = 0  # 0: 32 with 512-bit vectors (AVX-512), else 16 (AVX2, SSE)
+
+    def registers(self) -> int:
+        """Vector registers the register-blocked schedules may plan for."""
+        if self.vector_registers:
+            return self.vector_registers
+        return 32 if (self.vector_bits or host_vector_bits()) >= 512 else 16
 
     def lanes(self, elt) -> int:
         bits = self.vector_bits or host_vector_bits()
@@ -129,6 +143,51 @@ def apply_default_schedule(
             s.stage(c).compute_inline()
         else:
             kept.append(c)
+    done: set[ComputeOp] = set()
+    if cfg.operator_schedules and cfg.inline_injective:
+        for c in kept:
+            fn = schedule_for(c.tag.data if c.tag is not None else None)
+            if fn is None or c in done:
+                continue
+            epi = None if c.result in outputs else _epilogue(kernel, c, kept)
+            if c.result not in outputs and epi is None:
+                continue  # an anchor feeding a reduction or several outputs: default rules
+            fn(s, s.stage(c), s.stage(epi) if epi is not None else None, cfg)
+            done.add(c)
+            if epi is not None:
+                done.add(epi)
     for c in kept:
-        schedule_stage(s.stage(c), cfg)
+        if c not in done:
+            schedule_stage(s.stage(c), cfg)
     return s
+
+
+def _epilogue(kernel: KernelOp, anchor: ComputeOp, kept: list[ComputeOp]) -> ComputeOp | None:
+    """The one kept (non-inlined) compute reading ``anchor`` directly or through inlined
+    stages, if it is a non-reduction kernel output of the anchor's shape."""
+    kept_set = set(kept)
+    by_result = {c.result: c for c in kernel.computes}
+    readers: dict[ComputeOp, set[ComputeOp]] = {}
+    for c in kernel.computes:
+        for op in c.walk():
+            if isinstance(op, ReadOp) and op.tensor in by_result:
+                readers.setdefault(by_result[op.tensor], set()).add(c)
+    found: set[ComputeOp] = set()
+    work, seen = [anchor], set()
+    while work:
+        cur = work.pop()
+        for r in readers.get(cur, ()):
+            if r in seen:
+                continue
+            seen.add(r)
+            if r in kept_set:
+                found.add(r)
+            else:
+                work.append(r)
+    if len(found) != 1:
+        return None
+    (epi,) = found
+    outputs = set(kernel.return_op.values)
+    if epi.reduce is not None or epi.result not in outputs or epi.shape != anchor.shape:
+        return None
+    return epi
