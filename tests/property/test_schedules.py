@@ -3,7 +3,8 @@
 Hypothesis draws a small compute definition (an elementwise chain, a matmul-like reduction
 with an optional consumer, or a 2-D stencil over a zero-padded input) and a random legal
 schedule (splits with any factor, tiles, fuses of adjacent axes, reorders, parallel /
-vectorize / unroll, compute_inline of elementwise producers, compute_at, cache_write); the
+vectorize / unroll, compute_inline of elementwise producers, compute_at, cache_write,
+cache_read of inputs, staged at the root or inside their reader's loops); the
 lowered tir runs in the interpreter and must match numpy. Inputs are small integers so
 every reduction order gives the same float result.
 """
@@ -292,6 +293,17 @@ def scheduled(draw):
         final[s.name] = w.transform(w.stage_axes(h, s))
         if choice == "at" and final.get(users[0]):
             w.lines.append(f"te.compute_at {h}, {draw(st.sampled_from(final[users[0]]))[0]}")
+    # cache_read of inputs: a staged copy, at the root or inside its one reader's loops
+    for name, _ in prob.inputs:
+        if not draw(st.booleans()):
+            continue
+        cache = w.fresh("cache")
+        w.lines.append(f'{cache} = te.cache_read "{name}"')
+        users = [s.name for s in prob.stages if f"%{name}[" in s.body]
+        users = [u + ".local" if u + ".local" in final else u for u in users]
+        if len(users) == 1 and attach.get(users[0]) != "inline" and final.get(users[0]):
+            if draw(st.booleans()):
+                w.lines.append(f"te.compute_at {cache}, {draw(st.sampled_from(final[users[0]]))[0]}")
     return prob, w.lines
 
 

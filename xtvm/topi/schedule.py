@@ -21,6 +21,7 @@ from xdsl.ir import SSAValue
 
 from xtvm.dialects.te import (
     AxesOp,
+    CacheReadOp,
     CacheWriteOp,
     ComputeAtOp,
     ComputeInlineOp,
@@ -28,6 +29,7 @@ from xtvm.dialects.te import (
     FuseOp,
     KernelOp,
     ParallelOp,
+    PlaceholderOp,
     ReduceAxesOp,
     ReorderOp,
     ReturnOp,
@@ -267,6 +269,24 @@ class Schedule:
             extents = red.axis_extents if red is not None else ()
             self._stages[name] = Stage(self, op.stage, name, c.shape, extents, c)
         return self._stages[name]
+
+    def cache_read(self, ref) -> Stage:
+        """A copy of tensor ``ref`` (a placeholder or compute Tensor, or its name) that all its
+        readers read instead; ``compute_at`` it to stage a consumer's tile of the tensor."""
+        name = ref if isinstance(ref, str) else ref.name
+        value = None
+        for op in self.kernel.block.ops:
+            if isinstance(op, PlaceholderOp) and op.tensor_name.data == name:
+                value = op.result
+            elif isinstance(op, ComputeOp) and op.stage_name.data == name:
+                value = op.result
+        if value is None:
+            raise KeyError(f"kernel {self.kernel.sym_name.data}: no tensor named {name!r}")
+        op = self._emit(CacheReadOp(name))
+        shape = tuple(value.type.get_shape())
+        st = Stage(self, op.cache, f"{name}.cache", shape, (), None)
+        self._stages[st.name] = st
+        return st
 
     def is_output(self, stage: Stage) -> bool:
         last = self.kernel.block.last_op

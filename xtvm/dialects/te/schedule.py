@@ -254,6 +254,22 @@ class CacheWriteOp(_InSchedule):
         super().__init__(operands=[stage], result_types=[StageType()])
 
 
+@irdl_op_definition
+class CacheReadOp(_InSchedule):
+    """``%c = te.cache_read "A"``: a new stage ``%c`` copying tensor ``A`` (a placeholder's
+    tensor name or a compute's stage name); every stage that read ``A`` reads the copy, so a
+    ``compute_at`` of ``%c`` stages just the tile a consumer needs (a packed, cache-resident
+    operand tile)."""
+
+    name = "te.cache_read"
+    tensor_name = prop_def(StringAttr)
+    cache = result_def(StageType)
+    assembly_format = "$tensor_name attr-dict"
+
+    def __init__(self, name: str):
+        super().__init__(properties={"tensor_name": StringAttr(name)}, result_types=[StageType()])
+
+
 SCHEDULE_OPS = [
     ScheduleOp,
     StageOp,
@@ -269,4 +285,5 @@ SCHEDULE_OPS = [
     ComputeInlineOp,
     ComputeAtOp,
     CacheWriteOp,
+    CacheReadOp,
 ]

@@ -87,11 +87,11 @@ class BodyCloner:
 
     def read(self, op: te.ReadOp, mapping: Mapping[SSAValue, SSAValue]) -> SSAValue:
         idx = [self._get(i, mapping) for i in op.indices]
-        if op.tensor in self.buffers:
-            return self.load(self.buffers[op.tensor], list(idx))
-        st = self.sched.of_tensor.get(op.tensor)
+        st = self.sched.of_tensor.get(op.tensor)  # first: a cache_read copy of a placeholder
         if st in self.buffers:
             return self.load(self.buffers[st], list(idx))
+        if op.tensor in self.buffers:
+            return self.load(self.buffers[op.tensor], list(idx))
         if st is None or st.attach != "inline" or st.compute is None:
             raise CompileError(f"te.read of a tensor with no buffer ({op.tensor.name_hint})")
         return self.clone_block(st.compute.block, self.mapping(st.compute.block.args, idx))

@@ -62,8 +62,9 @@ class Stage:
     attach: str = "root"
     """``root``, ``inline`` or ``at`` (compute_at ``attach_axis`` of ``attach_axis.stage``)."""
     attach_axis: IterVar | None = None
-    source: Stage | None = None
-    """For the copy stage made by cache_write: the local stage it copies from."""
+    source: Stage | SSAValue | None = None
+    """For a copy stage: what it copies from (cache_write: the local stage; cache_read: the
+    cached tensor's stage, or the placeholder value)."""
     is_output: bool = False
 
     @property
@@ -123,6 +124,8 @@ class _Interpreter:
             self.of_tensor[c.result] = st
         self.stage_handles: dict[SSAValue, Stage] = {}
         self.axis_handles: dict[SSAValue, IterVar] = {}
+        self.placeholders = kernel.placeholders
+        self.computes = kernel.computes
 
     def fail(self, stage: Stage | None, msg: str) -> CompileError:
         where = f" stage '{stage.name}':" if stage is not None else ""
@@ -198,6 +201,8 @@ class _Interpreter:
             st.attach, st.attach_axis = "at", ax
         elif isinstance(op, te.CacheWriteOp):
             self.stage_handles[op.cache] = self.cache_write(self.stage(op.stage))
+        elif isinstance(op, te.CacheReadOp):
+            self.stage_handles[op.cache] = self.cache_read(op.tensor_name.data)
         else:
             raise self.fail(None, f"unsupported schedule op {op.name}")
 
@@ -258,7 +263,7 @@ class _Interpreter:
         if st.is_output:
             raise self.fail(st, "cannot compute_inline a kernel output")
         if st.compute is None or any(s.source is st for s in self.stages):
-            raise self.fail(st, "cannot compute_inline a stage made or split by cache_write")
+            raise self.fail(st, "cannot compute_inline a stage made or copied by cache_write/read")
         st.attach = "inline"
 
     def cache_write(self, st: Stage) -> Stage:
@@ -281,6 +286,31 @@ class _Interpreter:
         st.leaves = list(st.axes)
         self.stages.insert(self.stages.index(st), local)
         return local
+
+    def cache_read(self, name: str) -> Stage:
+        """A copy stage of tensor ``name`` that every reader of the tensor reads instead."""
+        value: SSAValue | None = None
+        for p in self.placeholders:
+            if p.tensor_name.data == name:
+                value = p.result
+        for c in self.computes:
+            if c.stage_name.data == name:
+                value = c.result
+        if value is None:
+            raise self.fail(None, f"te.cache_read: no tensor named '{name}'")
+        src = self.of_tensor.get(value)
+        if src is not None and (src.is_output or src.attach == "inline"):
+            raise self.fail(src, "te.cache_read of a kernel output or an inlined stage")
+        if src is not None and src.name.endswith(".cache"):
+            raise self.fail(src, "te.cache_read of a tensor that is already cached")
+        t = value.type
+        shape = tuple(t.get_shape())  # type: ignore[attr-defined]
+        cache = Stage(name + ".cache", None, shape, t.element_type, source=src or value)  # type: ignore[attr-defined]
+        cache.axes = [IterVar(f"i{d}", cache, False) for d in range(len(shape))]
+        cache.leaves = list(cache.axes)
+        self.stages.insert(self.stages.index(src) + 1 if src is not None else 0, cache)
+        self.of_tensor[value] = cache
+        return cache
 
     def finalize(self) -> None:
         readers = stage_readers(self.stages, self.of_tensor)
@@ -329,7 +359,7 @@ def stage_readers(stages: list[Stage], of_tensor: dict[SSAValue, Stage]) -> dict
     """Producer -> the non-inlined stages that read it (directly or through inlined stages)."""
     direct: dict[Stage, set[Stage]] = {}
     for st in stages:
-        if st.source is not None:
+        if isinstance(st.source, Stage):
             direct.setdefault(st.source, set()).add(st)
         if st.compute is None:
             continue

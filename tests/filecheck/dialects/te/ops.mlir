@@ -115,6 +115,10 @@ te.kernel @sched {
     %p = te.stage "P"
     // CHECK-NEXT: te.compute_inline [[P]]
     te.compute_inline %p
+    // CHECK-NEXT: [[C:%[a-z0-9_]+]] = te.cache_read "X"
+    %c = te.cache_read "X"
+    // CHECK-NEXT: te.compute_at [[C]], [[F]]
+    te.compute_at %c, %f
   }
   // CHECK: te.return %N, %M : tensor<8x8xf32>, tensor<8x8xf32>
   te.return %N, %M : tensor<8x8xf32>, tensor<8x8xf32>
