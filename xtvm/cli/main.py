@@ -2,6 +2,7 @@
 
     xtvm compile model.onnx --input-shapes "x:[1,3,32,32]" [-O3] [--target "llvm ..."] -o model.so
     xtvm run model.so --inputs in.npz [--outputs out.npz] [--print-time --repeat 50]
+    xtvm run model.onnx --input-shapes "x:[1,3,32,32]" --profile   # per-kernel times (JIT)
     xtvm version
 
 User errors (``XTVMError``, missing files, unreadable .npz) print ``error: <one line>`` on
@@ -60,20 +61,43 @@ def _dump_ir(lib: Any, folder: str) -> list[str]:
     return written
 
 
-def cmd_compile(args: argparse.Namespace) -> int:
+def _build_onnx(model: str, args: argparse.Namespace) -> Any:
+    """Import and build ``model`` as ``compile`` and ``run`` on an .onnx file do; the
+    import is timed as the first stage of ``--time-passes``."""
+    import time
+
     from xtvm.cli.shapes import parse_input_shapes
     from xtvm.driver import build
     from xtvm.frontend.onnx import from_onnx
 
-    if not os.path.isfile(args.model):
-        raise ModelError(f"cannot read '{args.model}': no such file")
+    if not os.path.isfile(model):
+        raise ModelError(f"cannot read '{model}': no such file")
     shapes = parse_input_shapes(args.input_shapes) if args.input_shapes is not None else None
+    start = time.perf_counter()
+    relay = from_onnx(model, shape_dict=shapes)
+    seconds = time.perf_counter() - start
+    lib = build(
+        relay,
+        target=args.target,
+        opt_level=args.opt_level,
+        pipeline=args.pipeline,
+        profile=args.profile,
+        cache=False if args.no_cache else None,
+    )
+    lib.time_passes.insert(0, ("onnx-import", seconds))
+    return lib
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    import time
+
     output = args.output or os.path.splitext(os.path.basename(args.model))[0] + ".so"
-    relay = from_onnx(args.model, shape_dict=shapes)
-    lib = build(relay, target=args.target, opt_level=args.opt_level, pipeline=args.pipeline)
+    lib = _build_onnx(args.model, args)
     if args.dump_ir:
         _dump_ir(lib, args.dump_ir)
+    start = time.perf_counter()
     path = lib.export_library(output)
+    lib.time_passes.append(("export-library", time.perf_counter() - start))
     if args.time_passes:
         print(lib.pass_timing_report())
     print(f"wrote {path}")
@@ -135,12 +159,27 @@ def _summary(name: str, arr: Any) -> str:
     return f"{head}: {stats}; values {first}{top}"
 
 
+def _is_onnx(path: str) -> bool:
+    return path.lower().endswith(".onnx")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
 
     import xtvm.runtime
 
-    module = xtvm.runtime.load(args.module)
+    if _is_onnx(args.module):
+        lib = _build_onnx(args.module, args)  # compiled in memory (JIT), nothing written
+        if args.time_passes:
+            print(lib.pass_timing_report())
+        module = lib.module
+    else:
+        module = xtvm.runtime.load(args.module)
+        if args.profile and not module.profiling:
+            raise ModelError(
+                f"'{args.module}' was compiled without profiling: compile it with "
+                "'xtvm compile --profile', or run the .onnx model with --profile"
+            )
     if args.inputs is not None:
         inputs = _load_npz(args.inputs)
     else:
@@ -164,6 +203,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{t['median_ms']:10.4f} {t['mean_ms']:10.4f} {t['min_ms']:10.4f} "
             f"{t['max_ms']:10.4f} {t['std_ms']:10.4f}"
         )
+    if args.profile:
+        print(module.profile(inputs, repeat=args.repeat))
     return 0
 
 
@@ -187,6 +228,41 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_build_options(p: argparse._ActionsContainer) -> None:
+    """Options of ``compile`` (and of ``run`` on an .onnx model, which compiles first)."""
+    p.add_argument(
+        "--input-shapes",
+        metavar="SHAPES",
+        help='input shapes, e.g. "x:[1,3,224,224] y:[1,8]" (needed for symbolic dims)',
+    )
+    p.add_argument(
+        "--target",
+        default="llvm",
+        help='LLVM target: "llvm [-mtriple=T] [-mcpu=C] [-mattr=+a,-b] [-opt-level=N]" '
+        "(default: this machine)",
+    )
+    p.add_argument(
+        "-O",
+        "--opt-level",
+        type=int,
+        choices=range(4),
+        default=3,
+        metavar="{0,1,2,3}",
+        help="graph optimization level: -O0 (no folding, no fusion) .. -O3 (default)",
+    )
+    p.add_argument("--pipeline", help="a pass pipeline string replacing the -O pipeline")
+    p.add_argument(
+        "--time-passes",
+        action="store_true",
+        help="print the time each stage took (import, passes, LLVM, cache)",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile from scratch: neither read nor write the build cache (XTVM_CACHE_DIR)",
+    )
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xtvm",
@@ -197,28 +273,12 @@ def make_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compile", help="compile an ONNX model to a shared library")
     c.add_argument("model", help="path of the .onnx model")
+    _add_build_options(c)
     c.add_argument(
-        "--input-shapes",
-        metavar="SHAPES",
-        help='input shapes, e.g. "x:[1,3,224,224] y:[1,8]" (needed for symbolic dims)',
+        "--profile",
+        action="store_true",
+        help="time every kernel call (for 'xtvm run --profile'; costs a clock read per call)",
     )
-    c.add_argument(
-        "--target",
-        default="llvm",
-        help='LLVM target: "llvm [-mtriple=T] [-mcpu=C] [-mattr=+a,-b] [-opt-level=N]" '
-        "(default: this machine)",
-    )
-    c.add_argument(
-        "-O",
-        "--opt-level",
-        type=int,
-        choices=range(4),
-        default=3,
-        metavar="{0,1,2,3}",
-        help="graph optimization level: -O0 (no folding, no fusion) .. -O3 (default)",
-    )
-    c.add_argument("--pipeline", help="a pass pipeline string replacing the -O pipeline")
-    c.add_argument("--time-passes", action="store_true", help="print the time each pass took")
     c.add_argument(
         "--dump-ir",
         metavar="DIR",
@@ -228,7 +288,10 @@ def make_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_compile)
 
     r = sub.add_parser("run", help="run a compiled library on inputs")
-    r.add_argument("module", help="path of a library made by 'xtvm compile'")
+    r.add_argument(
+        "module",
+        help="a library made by 'xtvm compile', or an .onnx model (compiled in memory first)",
+    )
     r.add_argument("--inputs", metavar="NPZ", help=".npz file with one array per input name")
     r.add_argument("--outputs", metavar="NPZ", help="save the outputs to this .npz file")
     r.add_argument(
@@ -241,6 +304,14 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--print-time", action="store_true", help="benchmark and print timings")
     r.add_argument("--repeat", type=_positive, default=10, help="timed runs (default 10)")
     r.add_argument("--number", type=_positive, default=1, help="calls per timed run")
+    r.add_argument(
+        "--profile",
+        action="store_true",
+        help="print each kernel's time over --repeat runs (an .onnx model is built for it; "
+        "a library must come from 'xtvm compile --profile')",
+    )
+    build_opts = r.add_argument_group("compiling an .onnx model")
+    _add_build_options(build_opts)
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("version", help="print xtvm's version and its dependencies'")

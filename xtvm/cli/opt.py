@@ -112,6 +112,21 @@ class XTVMOptMain(xDSLOptMain):
             help="print the IR after every pass (including the last) on stderr",
         )
 
+    def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0):  # type: ignore[override]
+        """Parse (or import an .onnx model), timed under --time-passes like the passes."""
+        start = time.perf_counter()
+        module = super().parse_chunk(chunk, file_extension, start_offset)
+        if self.args.time_passes:
+            print(f"Parse input ({file_extension}) took {time.perf_counter() - start} seconds")
+        return module
+
+    def output_resulting_program(self, prog: ModuleOp) -> str:
+        start = time.perf_counter()
+        text = super().output_resulting_program(prog)
+        if self.args.time_passes:
+            print(f"Print output took {time.perf_counter() - start} seconds")
+        return text
+
     def prepare_input(self):  # type: ignore[override]
         try:
             return super().prepare_input()
@@ -122,13 +137,18 @@ class XTVMOptMain(xDSLOptMain):
         """Like xDSL's, plus named pipelines and --print-ir-after-all."""
         args = self.args
         start = time.perf_counter()
+        verify_seconds = 0.0
 
         def callback(prev: ModulePass | None, module: ModuleOp, nxt: ModulePass | None) -> None:
-            nonlocal start
+            nonlocal start, verify_seconds
             if args.time_passes and prev is not None:
                 print(f"Pass {prev.name} took {time.perf_counter() - start} seconds")
             if not args.disable_verify:
+                verify_start = time.perf_counter()
                 module.verify()
+                verify_seconds += time.perf_counter() - verify_start
+                if args.time_passes and nxt is None:
+                    print(f"Verify (after every pass) took {verify_seconds} seconds")
             if prev is not None and args.print_ir_after_all:
                 print(f"// -----// IR Dump After {prev.name} //----- //", file=sys.stderr)
                 Printer(stream=sys.stderr).print_op(module)

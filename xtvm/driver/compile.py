@@ -3,7 +3,8 @@
 The driver owns what sits between the passes: it clones the caller's module, runs the
 pipeline one pass at a time (verifying after each, so a broken pass is named instead of
 failing three stages later), keeps the printed IR at each level for ``get_source``, and
-hands the llvm-dialect result to the LLVM backend.
+hands the llvm-dialect result to the LLVM backend. A build whose inputs were built before
+is loaded from the whole-build cache instead (:mod:`xtvm.driver.build_cache`).
 """
 
 from __future__ import annotations
@@ -49,20 +50,27 @@ class PipelineResult:
 
     sources: dict[str, ModuleOp] = field(default_factory=dict)
     pass_times: list[tuple[str, float]] = field(default_factory=list)
+    verify_seconds: float = 0.0
+    """Time spent verifying the IR after the passes (not part of ``pass_times``)."""
+    snapshot_seconds: float = 0.0
+    """Time spent cloning the IR kept for each level."""
 
 
-def _snapshot(module: ModuleOp, result: PipelineResult) -> None:
-    result.sources[ir_level(module)] = module.clone()
+def _snapshot(module: ModuleOp, result: PipelineResult, copy: bool = True) -> None:
+    start = time.perf_counter()
+    result.sources[ir_level(module)] = module.clone() if copy else module
+    result.snapshot_seconds += time.perf_counter() - start
 
 
 def run_pipeline(
-    module: ModuleOp, passes: list[ModulePass], keep_ir: bool = True
+    module: ModuleOp, passes: list[ModulePass], keep_ir: bool = True, copy_last: bool = True
 ) -> PipelineResult:
     """Run ``passes`` on ``module`` in place, verifying after each.
 
     The IR is kept before every ``convert-*`` pass and at the end, so each level's source
-    is the module as the last pass at that level left it. Any failure becomes an
-    ``XTVMError`` whose one-line message names the pass.
+    is the module as the last pass at that level left it (the last level is ``module``
+    itself unless ``copy_last``). Any failure becomes an ``XTVMError`` whose one-line
+    message names the pass.
     """
     from xtvm.context import make_context
 
@@ -78,15 +86,17 @@ def run_pipeline(
             raise
         except Exception as exc:
             raise CompileError(f"pass '{p.name}' failed: {_first_line(exc)}") from exc
-        result.pass_times.append((p.name, time.perf_counter() - start))
+        verify_start = time.perf_counter()
+        result.pass_times.append((p.name, verify_start - start))
         try:
             module.verify()
         except DiagnosticException as exc:
             raise CompileError(
                 f"IR after pass '{p.name}' does not verify: {_first_line(exc)}"
             ) from exc
+        result.verify_seconds += time.perf_counter() - verify_start
     if keep_ir:
-        _snapshot(module, result)
+        _snapshot(module, result, copy=copy_last)
     return result
 
 
@@ -100,16 +110,20 @@ def _resolve_passes(opt_level: int, pipeline: str | None) -> list[ModulePass]:
     return parse_pipeline(spec)
 
 
-def _with_num_threads(passes: list[ModulePass], num_threads: int) -> tuple[list[ModulePass], bool]:
-    """Give ``num_threads`` to every pass that has such an option; report whether any did."""
+def _with_option(passes: list[ModulePass], option: str, value: Any) -> list[ModulePass]:
+    """Set ``option`` on every pass that has it; an error if none does."""
     out, used = [], False
     for p in passes:
         names = {f.name for f in dataclasses.fields(p)}
-        if "num_threads" in names:
-            p = dataclasses.replace(p, num_threads=num_threads)
+        if option in names:
+            p = dataclasses.replace(p, **{option: value})
             used = True
         out.append(p)
-    return out, used
+    if not used:
+        raise CompileError(
+            f"{option} is not supported by this pipeline: no pass in it takes a {option} option"
+        )
+    return out
 
 
 def specialize_for_target(passes: list[ModulePass], target: Any) -> list[ModulePass]:
@@ -151,6 +165,8 @@ def build(
     tuning_records: Any = None,
     pipeline: str | None = None,
     num_threads: int | None = None,
+    profile: bool = False,
+    cache: bool | None = None,
 ) -> CompiledModule:
     """Compile a relay module for ``target`` (a string like ``"llvm -mcpu=..."`` or a Target).
 
@@ -163,8 +179,17 @@ def build(
     keeps it. ``None`` leaves the choice to run time: ``XTVM_NUM_THREADS`` if set when the
     module is loaded, else the OpenMP default (``OMP_NUM_THREADS`` or all cores). The
     ``num_threads`` property of the result changes it later.
+
+    ``profile=True`` times every kernel call (``convert-tir-to-llvm{profile=true}``) for
+    ``CompiledModule.profile``; without it no timing code is emitted.
+
+    ``cache`` (default: on unless ``XTVM_CACHE=0``) reuses an earlier build of the same
+    module, pipeline, options, target and compiler sources from the cache folder
+    (``XTVM_CACHE_DIR``); the IR of each level is then rebuilt only if asked for.
     """
-    from xtvm.backends.llvm import Target, compile_and_load, translate_module
+    setup_start = time.perf_counter()
+    from xtvm.backends.llvm import Target
+    from xtvm.driver.build_cache import BuildCache, build_key
 
     if tuning_records is not None:
         raise CompileError(
@@ -181,30 +206,123 @@ def build(
 
     passes = specialize_for_target(_resolve_passes(opt_level, pipeline), tgt)
     if num_threads is not None:
-        passes, used = _with_num_threads(passes, num_threads)
-        if not used:
-            raise CompileError(
-                "num_threads is not supported by this pipeline: no pass in it takes a "
-                "num_threads option"
-            )
-    module = mod.clone()
+        passes = _with_option(passes, "num_threads", num_threads)
+    if profile:
+        passes = _with_option(passes, "profile", True)
+    source = mod.clone()  # the caller may change ``mod`` later; rebuilds start from this
+    store = BuildCache.open(cache)
+    # Target and pipeline parsing (the first build in a process also imports the passes).
+    times = [("setup", time.perf_counter() - setup_start)]
+    if store is None:
+        return _compile(source, passes, tgt, times, None)
+    start = time.perf_counter()
+    key = build_key(source, passes, tgt)
+    times.append(("build-cache-key", time.perf_counter() - start))
+    hit = _load_cached(store, key, source, passes, tgt, times)
+    if hit is not None:
+        return hit
+    return _compile(source, passes, tgt, times, (store, key))
+
+
+def _rebuilder(source: ModuleOp, passes: list[ModulePass], tgt: Any) -> Any:
+    """A function that compiles ``source`` again up to LLVM IR: (sources, ir_module)."""
+
+    def rebuild() -> tuple[dict[str, Any], Any]:
+        from xtvm.backends.llvm import translate_module
+
+        module = source.clone()
+        result = run_pipeline(module, passes, copy_last=False)
+        return result.sources, translate_module(module, tgt)
+
+    return rebuild
+
+
+def _load_cached(
+    store: Any, key: str, source: ModuleOp, passes: list[ModulePass], tgt: Any, times: list
+) -> CompiledModule | None:
+    """The build ``key`` from the cache, or None on a miss (or a stale entry)."""
+    from xtvm.backends.llvm.jit import JitInfo, load_object
+
+    start = time.perf_counter()
+    entry = store.load(key)
+    if entry is None:
+        return None
+    try:
+        info = JitInfo(entry["object_key"], list(entry["externals"]), list(entry["symbols"]))
+        metadata = dict(entry["metadata"])
+    except (KeyError, TypeError):
+        return None
+    runtime_module = load_object(info, tgt, metadata)
+    if runtime_module is None:
+        return None  # the object was removed from the cache: build again
+    times.append(("build-cache-load", time.perf_counter() - start))
+    return CompiledModule(
+        runtime_module,
+        ir_module=None,
+        target=tgt,
+        metadata=metadata,
+        pass_times=times,
+        rebuild=_rebuilder(source, passes, tgt),
+        cache_status=f"hit {key[:16]} ({store.folder})",
+        build_key=key,
+    )
+
+
+def _compile(
+    source: ModuleOp,
+    passes: list[ModulePass],
+    tgt: Any,
+    times: list[tuple[str, float]],
+    cache_to: tuple[Any, str] | None,
+) -> CompiledModule:
+    """Run the whole pipeline and the LLVM backend; store the result if ``cache_to``."""
+    from xtvm.backends.llvm import translate_module
+    from xtvm.backends.llvm.jit import jit_compile
+
+    start = time.perf_counter()
+    module = source.clone()
     try:
         module.verify()
     except DiagnosticException as exc:
         raise CompileError(f"the input module does not verify: {_first_line(exc)}") from exc
-    result = run_pipeline(module, passes)
+    times.append(("verify-input", time.perf_counter() - start))
+    result = run_pipeline(module, passes, copy_last=False)
+    times += result.pass_times
+    times.append(("verify-ir", result.verify_seconds))
+    times.append(("keep-ir", result.snapshot_seconds))
     metadata = read_metadata(module)
     start = time.perf_counter()
     ir_module = translate_module(module, tgt)
-    result.pass_times.append(("llvm-translate", time.perf_counter() - start))
+    times.append(("llvm-translate", time.perf_counter() - start))
     start = time.perf_counter()
-    runtime_module = compile_and_load(ir_module, tgt, metadata)
-    result.pass_times.append(("llvm-codegen", time.perf_counter() - start))
+    runtime_module, info = jit_compile(ir_module, tgt, metadata, use_cache=cache_to is not None)
+    times.append(("llvm-codegen", time.perf_counter() - start))
+    status, build_key = "off", None
+    if cache_to is not None:
+        store, key = cache_to
+        start = time.perf_counter()
+        if info.object_key is not None:
+            store.store(
+                key,
+                {
+                    "object_key": info.object_key,
+                    "externals": info.externals,
+                    "symbols": info.symbols,
+                    "metadata": metadata,
+                },
+            )
+            status, build_key = f"miss {key[:16]}, stored in {store.folder}", key
+        else:
+            status = f"miss {key[:16]}, not stored (object cache off)"
+        times.append(("build-cache-store", time.perf_counter() - start))
     return CompiledModule(
         runtime_module,
         ir_module=ir_module,
         target=tgt,
         metadata=metadata,
         sources=result.sources,
-        pass_times=result.pass_times,
+        pass_times=times,
+        rebuild=_rebuilder(source, passes, tgt),
+        cache_status=status,
+        build_key=build_key,
     )

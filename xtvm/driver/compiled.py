@@ -1,17 +1,20 @@
 """``CompiledModule``: what ``xtvm.build`` returns — a runnable model that remembers how it
 was made (IR at each level, pass timings, the LLVM module) so it can be exported or inspected.
+
+A module loaded from the whole-build cache has no IR at hand; it keeps a ``rebuild``
+function and compiles again (up to LLVM IR, no code generation) the first time IR is needed.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from xtvm.errors import XTVMError
-from xtvm.runtime import Module
+from xtvm.runtime import Module, ProfileReport
 
 SOURCE_LEVELS = ("relay", "te", "tir", "llvm", "ll", "asm")
 
@@ -28,13 +31,35 @@ class CompiledModule:
         metadata: dict[str, Any],
         sources: Mapping[str, Any] | None = None,
         pass_times: Sequence[tuple[str, float]] = (),
+        rebuild: Callable[[], tuple[dict[str, Any], Any]] | None = None,
+        cache_status: str = "off",
+        build_key: str | None = None,
     ):
         self.module = module
-        self.ir_module = ir_module  # llvmlite ir.Module, before LLVM's optimizations
+        self._ir_module = ir_module  # llvmlite ir.Module, before LLVM's optimizations
         self.target = target
         self.metadata = dict(metadata)
         self._sources: dict[str, Any] = dict(sources or {})  # level -> ModuleOp or text
         self.time_passes: list[tuple[str, float]] = list(pass_times)
+        # Compiles the IR again, for modules loaded from the build cache without it.
+        self._rebuild = rebuild if ir_module is None else None
+        self.cache_status = cache_status
+        """The whole-build cache: "off", "hit <key> (<folder>)" or "miss <key>, ..."."""
+        self.build_key = build_key
+        """The build's key in the whole-build cache (None: the cache was off)."""
+
+    @property
+    def ir_module(self) -> Any:
+        """The llvmlite module before LLVM's optimizations (rebuilt on first use after a
+        cache hit)."""
+        self._ensure_ir()
+        return self._ir_module
+
+    def _ensure_ir(self) -> None:
+        if self._ir_module is None and self._rebuild is not None:
+            sources, self._ir_module = self._rebuild()
+            self._sources = {**sources, **self._sources}
+            self._rebuild = None
 
     # -- running -------------------------------------------------------------------------
     @property
@@ -79,12 +104,26 @@ class CompiledModule:
         """Milliseconds per call over ``repeat`` rounds: median/mean/min/max/std."""
         return self.module.benchmark(inputs, repeat=repeat, number=number, warmup=warmup)
 
+    @property
+    def profiling(self) -> bool:
+        """Whether the module was built with ``profile=True``."""
+        return self.module.profiling
+
+    def profile(
+        self, inputs: Mapping[str, Any] | Sequence[Any], repeat: int = 10, warmup: int = 1
+    ) -> ProfileReport:
+        """Per-kernel times over ``repeat`` runs (needs ``build(..., profile=True)``);
+        ``print(report)`` shows the table, ``report.rows`` holds the numbers."""
+        return self.module.profile(inputs, repeat=repeat, warmup=warmup)
+
     # -- exporting and inspecting --------------------------------------------------------
     def export_library(self, path: str | os.PathLike[str]) -> str:
         """Write a shared library that ``xtvm.runtime.load`` opens; returns its path."""
         from xtvm.backends.llvm import export_library
 
-        return export_library(self.ir_module, self.target, self.metadata, path)
+        return export_library(
+            lambda: self.ir_module, self.target, self.metadata, path, cache_key=self.build_key
+        )
 
     def get_source(self, level: str = "llvm") -> str:
         """The program at ``level``: "relay", "te", "tir", "llvm" (xDSL IR as each stage left
@@ -98,6 +137,8 @@ class CompiledModule:
         if level not in SOURCE_LEVELS:
             raise XTVMError(f"unknown source level {level!r}; expected one of {SOURCE_LEVELS}")
         if level not in self._sources:
+            self._ensure_ir()
+        if level not in self._sources:
             raise XTVMError(f"no {level} IR was kept for this module (its pipeline skips it)")
         source = self._sources[level]
         if not isinstance(source, str):
@@ -105,9 +146,11 @@ class CompiledModule:
         return source
 
     def pass_timing_report(self) -> str:
-        """One line per pass with its wall time, then the total (for ``--time-passes``)."""
-        width = max((len(n) for n, _ in self.time_passes), default=4)
-        lines = [f"{name:<{width}}  {sec * 1000:10.2f} ms" for name, sec in self.time_passes]
+        """The build cache's verdict, one line per stage with its wall time, then the total
+        (for ``--time-passes``)."""
+        width = max((len(n) for n, _ in self.time_passes), default=5)
+        lines = [f"build cache: {self.cache_status}"]
+        lines += [f"{name:<{width}}  {sec * 1000:10.2f} ms" for name, sec in self.time_passes]
         total = sum(sec for _, sec in self.time_passes)
         lines.append(f"{'total':<{width}}  {total * 1000:10.2f} ms")
         return "\n".join(lines)

@@ -12,8 +12,17 @@ import os
 
 from xtvm.errors import ModelError
 from xtvm.runtime.module import ENTRY_TYPE, NUM_THREADS_SYMBOL, Module, aligned_empty
+from xtvm.runtime.profile import CALLS_SYMBOL, NS_SYMBOL, ProfileReport, ProfileRow
 
-__all__ = ["Module", "load", "aligned_empty", "METADATA_SYMBOL", "ENTRY_SYMBOL"]
+__all__ = [
+    "ENTRY_SYMBOL",
+    "METADATA_SYMBOL",
+    "Module",
+    "ProfileReport",
+    "ProfileRow",
+    "aligned_empty",
+    "load",
+]
 
 METADATA_SYMBOL = "xtvm_metadata"
 ENTRY_SYMBOL = "xtvm_main"
@@ -43,12 +52,22 @@ def load(path: str | os.PathLike[str]) -> Module:
         raise ModelError(f"cannot load '{path}': corrupt {METADATA_SYMBOL}: {exc}") from None
     if not isinstance(metadata, dict) or "inputs" not in metadata or "outputs" not in metadata:
         raise ModelError(f"cannot load '{path}': {METADATA_SYMBOL} lacks inputs/outputs")
-    try:
-        threads_addr: int | None = ctypes.addressof(ctypes.c_int32.in_dll(lib, NUM_THREADS_SYMBOL))
-    except ValueError:
-        threads_addr = None  # no parallel loops
+    threads_addr = _symbol_address(lib, NUM_THREADS_SYMBOL)  # None: no parallel loops
+    ns_addr, calls_addr = _symbol_address(lib, NS_SYMBOL), _symbol_address(lib, CALLS_SYMBOL)
     module = Module(
-        ENTRY_TYPE(entry_addr), metadata, keepalive=lib, num_threads_address=threads_addr
+        ENTRY_TYPE(entry_addr),
+        metadata,
+        keepalive=lib,
+        num_threads_address=threads_addr,
+        profile_addresses=(ns_addr, calls_addr) if ns_addr and calls_addr else None,
     )
     module.library_path = full
     return module
+
+
+def _symbol_address(lib: ctypes.CDLL, name: str) -> int | None:
+    """Address of the data symbol ``name`` in ``lib``, or None if it does not export it."""
+    try:
+        return ctypes.addressof(ctypes.c_char.in_dll(lib, name))
+    except ValueError:
+        return None

@@ -8,6 +8,9 @@ scratch area of ``workspace_bytes`` bytes made once per Module; 0 means success.
 Thread count: a module with parallel loops exports ``int32 xtvm_num_threads``, read by
 every fork (0 = the OpenMP default). ``Module.num_threads`` writes it; when the build
 left it at 0, ``XTVM_NUM_THREADS`` (read when the Module is made) sets it.
+
+Profiling: a module built with ``profile=True`` also exports the counter arrays of
+:mod:`xtvm.runtime.profile`; ``Module.profile`` resets, runs and reads them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from xtvm.errors import InputError, XTVMError
+from xtvm.runtime.profile import ProfileCounters, ProfileReport, make_report
 
 ALIGNMENT = 64
 ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
@@ -68,6 +72,7 @@ class Module:
         metadata: Mapping[str, Any] | str,
         keepalive: Any = None,
         num_threads_address: int | None = None,
+        profile_addresses: tuple[int, int] | None = None,
     ):
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
@@ -90,6 +95,11 @@ class Module:
             ctypes.c_int32.from_address(num_threads_address) if num_threads_address else None
         )
         self._num_threads_unused = 0
+        # The module's profiling counters (None: built without profile=True).
+        kernels = self.metadata.get("profile")
+        self._profile: ProfileCounters | None = None
+        if profile_addresses is not None and isinstance(kernels, list):
+            self._profile = ProfileCounters(kernels, *profile_addresses)
         env = _env_num_threads()
         if env is not None and self.num_threads == 0:
             self.num_threads = env
@@ -253,6 +263,38 @@ class Module:
             "repeat": repeat,
             "number": number,
         }
+
+    @property
+    def profiling(self) -> bool:
+        """Whether the module was built with per-kernel timing (``profile=True``)."""
+        return self._profile is not None
+
+    def profile(
+        self, inputs: Mapping[str, Any] | Sequence[Any], repeat: int = 10, warmup: int = 1
+    ) -> ProfileReport:
+        """Run ``repeat`` times and report the time of each kernel (sorted by cost).
+
+        The counters are reset after ``warmup`` runs, so only the measured runs count.
+        ``str(report)`` is a table; ``report.rows`` holds the numbers.
+        """
+        if self._profile is None:
+            raise XTVMError(
+                "this module has no profiling counters: build it with profile=True "
+                "(xtvm compile --profile)"
+            )
+        if repeat < 1 or warmup < 0:
+            raise InputError("profile needs repeat >= 1 and warmup >= 0")
+        arrays = self._bind(inputs)
+        for _ in range(warmup):
+            self._invoke(arrays)
+        self._profile.reset()
+        wall = 0.0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            self._invoke(arrays)
+            wall += time.perf_counter() - start
+        ns, calls = self._profile.read()
+        return make_report(self._profile.kernels, ns, calls, wall)
 
     def export_library(self, path: str) -> None:
         """Write a shared library; only modules that still know how to build one can."""

@@ -1,13 +1,16 @@
 """Optimize llvmlite IR and load it in-process with MCJIT.
 
 One TargetMachine per engine (MCJIT takes ownership; sharing one between engines
-segfaults). The engine is kept alive by the returned runtime Module.
+segfaults). The engine is kept alive by the returned runtime Module. ``jit_compile`` also
+says how to load the same code again from its cached object alone (``load_object``), which
+is what the whole-build cache does.
 """
 
 from __future__ import annotations
 
 import ctypes.util
 import os
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -18,8 +21,23 @@ from xtvm.backends.llvm.cache import ObjectCache, cache_dir, cache_key
 from xtvm.backends.llvm.target import Target, _init_llvm
 from xtvm.errors import CompileError
 from xtvm.runtime.module import NUM_THREADS_SYMBOL, Module
+from xtvm.runtime.profile import CALLS_SYMBOL, NS_SYMBOL
 
 ENTRY_SYMBOL = "xtvm_main"
+# Globals the runtime reads or writes through their address, when a module has them.
+RUNTIME_SYMBOLS = (NUM_THREADS_SYMBOL, NS_SYMBOL, CALLS_SYMBOL)
+
+
+@dataclass
+class JitInfo:
+    """What it takes to load a module's object code again without its IR."""
+
+    object_key: str | None = None
+    """Key of the object in the object cache (None: the cache was off)."""
+    externals: list[str] = field(default_factory=list)
+    """Functions the object calls from the process (libm, libgomp, libc)."""
+    symbols: list[str] = field(default_factory=list)
+    """The ``RUNTIME_SYMBOLS`` the module defines."""
 
 
 def _first_line(exc: BaseException) -> str:
@@ -103,12 +121,39 @@ def emit_object(
     return tm.emit_object(mod)
 
 
-def _check_externals(mod: llvm.ModuleRef) -> None:
+def _externals(mod: llvm.ModuleRef) -> list[str]:
+    return [f.name for f in mod.functions if f.is_declaration and not f.name.startswith("llvm.")]
+
+
+def _check_externals(names: list[str]) -> None:
     """MCJIT aborts the whole process on an unresolved symbol: fail politely first."""
-    for fn in mod.functions:
-        if fn.is_declaration and not fn.name.startswith("llvm."):
-            if llvm.address_of_symbol(fn.name) is None:
-                raise CompileError(f"external function @{fn.name} is not available in this process")
+    _load_libm()
+    if "GOMP_parallel" in names:
+        _load_libgomp()
+    for name in names:
+        if llvm.address_of_symbol(name) is None:
+            raise CompileError(f"external function @{name} is not available in this process")
+
+
+def _runtime_module(
+    engine: llvm.ExecutionEngine,
+    tm: llvm.TargetMachine,
+    metadata: dict[str, Any],
+    symbols: list[str],
+) -> Module:
+    """Wrap a finalized engine: entry point plus the addresses of the runtime's globals."""
+    addr = engine.get_function_address(ENTRY_SYMBOL)
+    if not addr:
+        raise CompileError(f"the compiled module has no @{ENTRY_SYMBOL} entry function")
+    found = {name: engine.get_global_value_address(name) or None for name in symbols}
+    ns, calls = found.get(NS_SYMBOL), found.get(CALLS_SYMBOL)
+    return Module(
+        addr,
+        metadata,
+        keepalive=(engine, tm),
+        num_threads_address=found.get(NUM_THREADS_SYMBOL),
+        profile_addresses=(ns, calls) if ns and calls else None,
+    )
 
 
 def compile_and_load(
@@ -124,11 +169,20 @@ def compile_and_load(
     With caching on (``XTVM_CACHE_DIR`` not empty, ``use_cache``), the object code is
     looked up by a hash of the IR text and target and O3/codegen are skipped on a hit.
     """
+    return jit_compile(ir_module, target, metadata, use_cache=use_cache, cache_path=cache_path)[0]
+
+
+def jit_compile(
+    ir_module: ir.Module | str,
+    target: Target,
+    metadata: dict[str, Any],
+    *,
+    use_cache: bool = True,
+    cache_path: str | os.PathLike[str] | None = None,
+) -> tuple[Module, JitInfo]:
+    """``compile_and_load``, also returning how to reload the object (``load_object``)."""
     _init_llvm()
-    _load_libm()
     text = ir_module if isinstance(ir_module, str) else str(ir_module)
-    if "GOMP_parallel" in text:
-        _load_libgomp()
     folder = cache_dir(cache_path) if use_cache else None
     # The LLVM version is part of the key: another LLVM may compile the same IR differently.
     key = cache_key(text, f"{target} llvm={llvm.llvm_version_info}")
@@ -136,7 +190,14 @@ def compile_and_load(
     cached = entry_cache.load() if entry_cache else None
 
     mod = parse_and_verify(text)
-    _check_externals(mod)
+    externals = _externals(mod)
+    _check_externals(externals)
+    defined = {g.name for g in mod.global_variables}
+    info = JitInfo(
+        object_key=key if entry_cache else None,
+        externals=externals,
+        symbols=[s for s in RUNTIME_SYMBOLS if s in defined],
+    )
     if cached is None:
         optimize(mod, target)
     tm = target.create_target_machine(reloc="default", jit=True)
@@ -158,10 +219,31 @@ def compile_and_load(
         engine.finalize_object()
     except RuntimeError as exc:
         raise CompileError(f"JIT code generation failed: {_first_line(exc)}") from exc
-    addr = engine.get_function_address(ENTRY_SYMBOL)
-    if not addr:
-        raise CompileError(f"the compiled module has no @{ENTRY_SYMBOL} entry function")
-    threads_addr = None
-    if any(g.name == NUM_THREADS_SYMBOL for g in mod.global_variables):
-        threads_addr = engine.get_global_value_address(NUM_THREADS_SYMBOL) or None
-    return Module(addr, metadata, keepalive=(engine, tm), num_threads_address=threads_addr)
+    return _runtime_module(engine, tm, metadata, info.symbols), info
+
+
+def load_object(
+    info: JitInfo, target: Target, metadata: dict[str, Any], cache_path: str | None = None
+) -> Module | None:
+    """Load the cached object ``info.object_key`` into a fresh JIT engine, without its IR.
+
+    None when the object is no longer in the cache (the caller compiles again).
+    """
+    folder = cache_dir(cache_path)
+    if folder is None or info.object_key is None:
+        return None
+    data = ObjectCache(folder, info.object_key).load()
+    if data is None:
+        return None
+    _init_llvm()
+    _check_externals(info.externals)
+    tm = target.create_target_machine(reloc="default", jit=True)
+    empty = llvm.parse_assembly("")
+    empty.triple = target.triple
+    try:
+        engine = llvm.create_mcjit_compiler(empty, tm)
+        engine.add_object_file(llvm.ObjectFileRef.from_data(data))
+        engine.finalize_object()
+    except RuntimeError as exc:
+        raise CompileError(f"cannot load cached object code: {_first_line(exc)}") from exc
+    return _runtime_module(engine, tm, metadata, info.symbols)

@@ -12,6 +12,8 @@ following the ABI in docs/contracts.md:
 * the module gets ``xtvm.metadata``: the JSON signature the runtime needs.
 * a module with parallel loops gets ``llvm.mlir.global weak @xtvm_num_threads``
   (i32, initialized to ``num_threads``; 0 = the OpenMP default) that every fork reads.
+* with ``profile``, the entry times each kernel call into ``@xtvm_prof_ns`` /
+  ``@xtvm_prof_calls`` and the metadata names the kernels (see :mod:`.profile`).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from xdsl.passes import ModulePass
 # Importing the handler modules registers their lowerings.
 from xtvm.dialects import tir
 from xtvm.errors import CompileError
-from xtvm.lowering.tir_to_llvm import arith_ops, control, math_vector, memory, parallel
+from xtvm.lowering.tir_to_llvm import arith_ops, control, math_vector, memory, parallel, profile
 from xtvm.lowering.tir_to_llvm.state import PTR, FuncLowering, ModuleState
 from xtvm.passes.registry import register_pass
 
@@ -144,6 +146,9 @@ class ConvertTirToLlvmPass(ModulePass):
     num_threads: int = 0
     """Threads per parallel loop unless the runtime changes it; 0 = all cores."""
 
+    profile: bool = False
+    """Time every kernel call of the entry function (for ``Module.profile``)."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.num_threads < 0:
             raise CompileError(f"num_threads must be >= 0, got {self.num_threads}")
@@ -166,9 +171,18 @@ class ConvertTirToLlvmPass(ModulePass):
             top.erase(safe_erase=False)
         if parallel.GOMP_PARALLEL in ms.declarations:
             globals_.append(parallel.num_threads_global(self.num_threads))
+        kernel_names: list[str] | None = None
+        if self.profile and entries:
+            entry_func = next(f for f in funcs if f.sym_name.data == ENTRY_SYMBOL)
+            kernels = {f.sym_name.data for f in funcs} - {ENTRY_SYMBOL}
+            counters, kernel_names = profile.instrument_entry(ms, entry_func, kernels)
+            globals_ += counters
         block.add_ops([*globals_, *ms.declarations.values(), *funcs, *ms.extra_funcs])
         if entries:
-            op.attributes[METADATA_ATTR] = StringAttr(json.dumps(entry_metadata(entries[0])))
+            meta = entry_metadata(entries[0])
+            if kernel_names is not None:
+                meta["profile"] = kernel_names
+            op.attributes[METADATA_ATTR] = StringAttr(json.dumps(meta))
 
 
 def module_metadata(module: ModuleOp) -> dict[str, Any]:
