@@ -58,6 +58,12 @@ from xtvm.dialects.relay.indexing import (
     TakeOp,
     TileOp,
 )
+from xtvm.dialects.relay.layout import Conv2dNchwcOp, DensePackOp, LayoutTransformOp
+from xtvm.dialects.relay.layout_pool import (
+    AvgPool2dNchwcOp,
+    GlobalAvgPool2dNchwcOp,
+    MaxPool2dNchwcOp,
+)
 from xtvm.dialects.relay.math import (
     AbsOp,
     CastOp,
@@ -229,6 +235,12 @@ Relay = Dialect(
         LeftShiftOp,
         RightShiftOp,
         ReinterpretOp,
+        LayoutTransformOp,
+        Conv2dNchwcOp,
+        DensePackOp,
+        MaxPool2dNchwcOp,
+        AvgPool2dNchwcOp,
+        GlobalAvgPool2dNchwcOp,
         FusedOp,
         YieldOp,
     ],
@@ -337,6 +349,12 @@ __all__ = [
     "AcoshOp",
     "AtanhOp",
     "CumProdOp",
+    "LayoutTransformOp",
+    "Conv2dNchwcOp",
+    "DensePackOp",
+    "MaxPool2dNchwcOp",
+    "AvgPool2dNchwcOp",
+    "GlobalAvgPool2dNchwcOp",
     "FusedOp",
     "YieldOp",
     "broadcast_shapes",

@@ -1,0 +1,154 @@
+"""``relay-alter-layout``: blocked channel layouts for convolutions, packed weights for dense.
+
+Expects: relay in ``func.func`` bodies before fusion (NCHW activations, OIHW weights; ops
+inside ``relay.fused`` regions are left alone). Run ``relay-fold-constant`` after it: the
+weight re-layouts it writes are relay ops on constants, folded once at compile time.
+
+Guarantees (top level of function bodies):
+
+- every ``relay.conv2d`` with a constant float weight and ``groups == 1`` is a
+  ``relay.conv2d_nchwc`` on ``NCHW{cb}c`` data with an ``OIHW{cb}i{ob}o`` kernel (a
+  ``relay.layout_transform`` of the weight), producing ``NCHW{ob}c``; a depthwise one
+  (``groups == C == O``) uses an ``OIHW1i{cb}o`` kernel and keeps the block. Other grouped
+  convolutions stay NCHW. Blocks: ``lanes = vector_bits / 32``; a tensor of ``C`` channels
+  gets ``cb = lanes`` if ``lanes`` divides ``C``, else the largest divisor of ``C`` not
+  above ``lanes``; a convolution whose data is already blocked keeps that block;
+- the blocked layout flows through the ops that can take it (see
+  :mod:`xtvm.passes.relay.alter_layout_rules`: elementwise ops and casts, broadcasts whose
+  other operands are re-laid-out, channel concatenation, pooling, resize and pad over H/W),
+  so consecutive convolutions need no transform between them; a consumer that cannot take
+  it reads one ``layout_transform`` back to ``NCHW`` (shared by all such consumers of the
+  value), inserted just before the first of them; function results keep their types;
+- every ``relay.dense`` with a constant ``[N, K]`` weight and ``2 * lanes`` or ``lanes``
+  dividing ``N`` (``bn``, preferring the larger) is a ``relay.dense_pack`` of
+  ``transpose(reshape(w, [N/bn, bn, K]), [0, 2, 1])``;
+- a ``layout_transform`` of a ``layout_transform`` is merged into one, and one that returns
+  to the layout it started from (``A -> B -> A``), or goes nowhere, is removed.
+
+The rewritten ops are erased; results are unchanged (the same arithmetic in another order of
+memory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import AnyFloat, ModuleOp
+from xdsl.ir import Block, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from xtvm.dialects import relay
+from xtvm.errors import PipelineError
+from xtvm.passes.registry import register_pass
+from xtvm.passes.relay.alter_layout_rules import LayoutState, channel_block, propagate
+from xtvm.passes.relay.rewrite_utils import function_blocks
+
+
+def _is_const(v: SSAValue) -> bool:
+    return isinstance(v.owner, relay.ConstantOp)
+
+
+def _conv(op: relay.Conv2dOp, state: LayoutState) -> bool:
+    """Rewrite a convolution with a constant weight to ``conv2d_nchwc``; False if it stays."""
+    if not _is_const(op.weight) or not isinstance(relay.elt_of(op.data), AnyFloat):
+        return False
+    strides, padding, dilation, groups = op.attrs
+    _, c, _, _ = relay.shape_of(op.data)
+    o = relay.shape_of(op.weight)[0]
+    depthwise = groups > 1 and groups == c == o
+    if groups != 1 and not depthwise:
+        return False
+    state.at(op)
+    data, cb = state.blocked_or_new(op.data)
+    ob = cb if depthwise else channel_block(o, state.lanes)
+    kernel_layout = f"OIHW1i{cb}o" if depthwise else f"OIHW{cb}i{ob}o"
+    kernel = state.emit(relay.LayoutTransformOp(op.weight, "OIHW", kernel_layout))
+    kernel.name_hint = op.weight.name_hint
+    conv = relay.Conv2dNchwcOp(data, kernel, strides, padding, dilation, depthwise)
+    state.replace_blocked(op, state.emit(conv), ob)
+    return True
+
+
+def _dense(op: relay.DenseOp, state: LayoutState) -> None:
+    """Rewrite a dense with a constant weight whose N fits a panel width to ``dense_pack``."""
+    if not _is_const(op.weight) or not isinstance(relay.elt_of(op.data), AnyFloat):
+        return
+    n, k = relay.shape_of(op.weight)
+    bn = next((b for b in (2 * state.lanes, state.lanes) if n % b == 0), 0)
+    if not bn:
+        return
+    state.at(op)
+    panels = state.emit(relay.ReshapeOp(op.weight, (n // bn, bn, k)))
+    packed = state.emit(relay.TransposeOp(panels, (0, 2, 1)))
+    packed.name_hint = op.weight.name_hint
+    new = state.emit(relay.DensePackOp(op.data, packed))
+    new.name_hint = op.result.name_hint
+    op.result.replace_all_uses_with(new)
+    state.replaced.append(op)
+
+
+def _merge_transforms(block: Block) -> None:
+    """``t2(t1(x))`` -> ``t(x)``, and drop transforms that end where they start."""
+    for op in list(block.ops):
+        if not isinstance(op, relay.LayoutTransformOp) or op.parent is not block:
+            continue
+        src, dst = op.layouts
+        value = op.data
+        inner = value.owner
+        if isinstance(inner, relay.LayoutTransformOp):
+            value, src = inner.data, inner.layouts[0]
+        if src == dst:
+            op.result.replace_all_uses_with(value)
+        elif value is not op.data:
+            new = relay.LayoutTransformOp(value, src, dst)
+            new.result.name_hint = op.result.name_hint
+            Rewriter.insert_op(new, InsertPoint.before(op))
+            op.result.replace_all_uses_with(new.result)
+        else:
+            continue
+        Rewriter.erase_op(op)
+        if isinstance(inner, relay.LayoutTransformOp) and not inner.result.uses:
+            Rewriter.erase_op(inner)
+
+
+def _alter_block(block: Block, lanes: int) -> None:
+    state = LayoutState(block, lanes)
+    for op in list(block.ops):
+        if not isinstance(op, relay.RelayOp):
+            continue
+        if isinstance(op, relay.Conv2dOp) and _conv(op, state):
+            continue
+        if any(state.is_blocked(v) for v in op.operands) and propagate(op, state):
+            continue
+        state.unblock_operands(op)
+        if isinstance(op, relay.DenseOp):
+            _dense(op, state)
+    state.finish()
+    _merge_transforms(block)
+
+
+@register_pass
+@dataclass(frozen=True)
+class RelayAlterLayoutPass(ModulePass):
+    """Blocked conv layouts and packed dense weights (see the module docstring).
+
+    ``vector_bits`` (``vector-bits``): the vector register width the blocks are sized for
+    (0: the host's)."""
+
+    name = "relay-alter-layout"
+    vector_bits: int = 0
+
+    def __post_init__(self) -> None:
+        if self.vector_bits < 0 or self.vector_bits % 32:
+            raise PipelineError(
+                f"relay-alter-layout: vector-bits must be a multiple of 32, got {self.vector_bits}"
+            )
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from xtvm.topi.x86.default import host_vector_bits
+
+        lanes = max(1, (self.vector_bits or host_vector_bits()) // 32)
+        for block in list(function_blocks(op)):
+            _alter_block(block, lanes)
