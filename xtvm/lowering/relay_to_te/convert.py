@@ -5,7 +5,8 @@ Expects: a module of ``func.func`` graphs over ranked tensors holding ``relay.co
 
 Guarantees: each ``relay.fused "k"`` is a ``te.kernel @k`` (placeholders = group inputs in
 order, ``te.return`` = group outputs, the default CPU schedule applied), each relay op outside
-a group a singleton kernel ``@fused_<op>``; the graph function holds only
+a group a singleton kernel ``@fused_<op>``; structurally identical groups share one kernel
+(built once); the graph function holds only
 ``arith.constant dense<..>`` (same elements attribute as the ``relay.constant``),
 ``te.call`` and ``func.return``, and keeps its ``arg_attrs``/``res_attrs``. Kernel names are
 unique in the module. An op without a lowering raises ``CompileError`` naming it.
@@ -90,6 +91,25 @@ def build_kernel(
     return kernel
 
 
+def group_key(
+    inputs: Sequence[SSAValue], ops: Sequence[Operation], outputs: Sequence[SSAValue]
+) -> str:
+    """A structural key of a group: equal keys build identical kernels (op names, properties,
+    attributes, types and the dataflow between them; not the values of inputs)."""
+    index: dict[SSAValue, str] = {v: f"%{k}" for k, v in enumerate(inputs)}
+    parts = [",".join(str(v.type) for v in inputs)]
+    for n, op in enumerate(ops):
+        args = ",".join(index.get(o, "?") for o in op.operands)
+        for k, r in enumerate(op.results):
+            index[r] = f"%{n}.{k}"
+        props = sorted((k, str(v)) for k, v in op.properties.items())
+        attrs = sorted((k, str(v)) for k, v in op.attributes.items() if not k.startswith("xtvm."))
+        types = ",".join(str(r.type) for r in op.results)
+        parts.append(f"{op.name}({args}){props}{attrs}:{types}")
+    parts.append("->" + ",".join(index.get(v, "?") for v in outputs))
+    return "\n".join(parts)
+
+
 @dataclass
 class _Namer:
     used: set[str]
@@ -104,8 +124,24 @@ class _Namer:
 
 
 def _lower_function(
-    fn: func.FuncOp, module: ModuleOp, namer: _Namer, cfg: DefaultScheduleConfig | None
+    fn: func.FuncOp,
+    module: ModuleOp,
+    namer: _Namer,
+    cfg: DefaultScheduleConfig | None,
+    built: dict[str, str],
 ) -> None:
+    """``built``: group key -> kernel name, so a repeated group (an unrolled RNN step, a
+    repeated layer) is built once and every copy calls the same kernel."""
+
+    def kernel_for(base: str, inputs, ops, outputs) -> str:
+        key = group_key(inputs, ops, outputs)
+        name = built.get(key)
+        if name is None:
+            name = built[key] = namer(base)
+            kernel = build_kernel(name, inputs, ops, outputs, cfg)
+            module.body.block.insert_op_before(kernel, fn)
+        return name
+
     for op in list(fn.body.block.ops):
         if isinstance(op, relay.ConstantOp):
             const = arith.ConstantOp(op.value, op.result.type)
@@ -124,17 +160,12 @@ def _lower_function(
                 Rewriter.insert_op(new, _before(op))
                 inputs.append(c.result)
                 args.append(new.result)
-            name = namer(op.kernel_name.data)
-            kernel = build_kernel(
-                name, inputs, [o for o in body[:-1] if o not in hoisted], term.values, cfg
-            )
-            module.body.block.insert_op_before(kernel, fn)
+            ops = [o for o in body[:-1] if o not in hoisted]
+            name = kernel_for(op.kernel_name.data, inputs, ops, term.values)
             Rewriter.replace_op(op, CallOp(name, args, [r.type for r in op.outputs]))
         elif isinstance(op, relay.RelayOp):
-            name = namer(f"fused_{stage_name(op)}")
             inputs = list(op.operands)
-            kernel = build_kernel(name, inputs, [op], list(op.results), cfg)
-            module.body.block.insert_op_before(kernel, fn)
+            name = kernel_for(f"fused_{stage_name(op)}", inputs, [op], list(op.results))
             Rewriter.replace_op(op, CallOp(name, inputs, [r.type for r in op.results]))
         elif op.name.startswith("relay."):
             raise CompileError(f"convert-relay-to-te: no lowering for relay op '{op.name}'")
@@ -170,5 +201,6 @@ class ConvertRelayToTePass(ModulePass):
         cfg = DefaultScheduleConfig(
             vector_bits=self.vector_bits, min_parallel_work=self.min_parallel_work
         )
+        built: dict[str, str] = {}
         for fn in [o for o in op.body.block.ops if isinstance(o, func.FuncOp)]:
-            _lower_function(fn, op, namer, cfg)
+            _lower_function(fn, op, namer, cfg, built)

@@ -164,6 +164,15 @@ class Direction:
         lay = self.layer
         return (t * lay.batch, 1) if lay.layout == 0 else (t, lay.seq)  # layout 1: b * seq + t
 
+    def _step_rows(self, t: int) -> SSAValue:
+        """The input projection rows of step ``t``, [batch, gates * H]."""
+        lay, ctx = self.layer, self.ctx
+        begin, stride = self._rows(t)
+        width = shape_of(self.xw)[1]
+        if stride == 1:
+            return slice_(ctx, self.xw, [begin, 0], [lay.batch, width])
+        return ctx.emit(relay.StridedSliceOp(self.xw, [begin, 0], [stride, 1], [lay.batch, width]))
+
     # -- one relay.rnn_cell per step --------------------------------------------------------
 
     def run_fused(self, h0: SSAValue | None, c0: SSAValue | None):
@@ -179,8 +188,10 @@ class Direction:
         mode = lay.kind.lower()
         states: list[SSAValue | None] = [None] * lay.seq
         for t in self._order():
-            begin, stride = self._rows(t)
-            state = ctx.emit(relay.RnnCellOp(self.xw, state, self.r, bias, mode, begin, stride))
+            # this step's rows are sliced out first (a small copy) so that every step's cell
+            # kernel is the same kernel, compiled once (te-dedup-kernels)
+            xs = self._step_rows(t)
+            state = ctx.emit(relay.RnnCellOp(xs, state, self.r, bias, mode, 0, 1))
             states[t] = state
         ys = concat(ctx, states, 0)  # type: ignore[arg-type]
         if lay.kind != "LSTM":
