@@ -117,8 +117,8 @@ def test_time_passes(resnet) -> None:
     from xtvm.passes.registry import PIPELINES
 
     passes = [p.split("{")[0] for p in PIPELINES["O3"].split(",")]
-    assert names[:2] == ["setup", "verify-input"]
-    assert names[2:-4] == passes
+    assert names[:3] == ["setup", "parse-pipeline", "verify-input"]
+    assert names[3:-4] == passes
     assert names[-4:] == ["verify-ir", "keep-ir", "llvm-translate", "llvm-codegen"]
     assert all(sec >= 0 for _, sec in lib.time_passes)
     assert lib.pass_timing_report().splitlines()[-1].startswith("total")

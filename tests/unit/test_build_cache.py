@@ -203,3 +203,23 @@ def test_fingerprint_is_equal_exactly_for_equal_weights(a: np.ndarray, b: np.nda
     fa, fb = module_fingerprint(const_module(a)), module_fingerprint(const_module(b))
     assert (fa == fb) == same
     assert module_fingerprint(const_module(a).clone()) == fa
+
+
+HIT_IN_NEW_PROCESS = """
+import sys
+import xtvm
+mod = xtvm.from_onnx(sys.argv[1], shape_dict={"x": (1, 3, 32, 32)})
+lib = xtvm.build(mod)
+print(lib.cache_status.split()[0], "xtvm.lowering.tir_to_llvm.convert" in sys.modules)
+"""
+
+
+def test_a_hit_in_a_new_process_imports_no_pass(model_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-c", HIT_IN_NEW_PROCESS, str(model_dir / "resnet_block.onnx")]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert first.stdout.split() == ["miss", "True"], first.stderr
+    second = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert second.stdout.split() == ["hit", "False"], second.stderr

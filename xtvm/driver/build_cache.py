@@ -2,9 +2,10 @@
 
 The key is a content hash of everything a build depends on: the input relay module (printed,
 with every dense constant replaced by a sha256 of its raw bytes, so weights are hashed at
-memory speed instead of being printed as text), the pass pipeline with all its options,
-the target, and the compiler itself (every source file of the ``xtvm`` package plus the
-versions of xDSL, llvmlite/LLVM, numpy and Python). Any change in one of them is a miss.
+memory speed instead of being printed as text), the pass pipeline string with the options
+``build`` sets in it, the target, and the compiler itself (every source file of the ``xtvm``
+package plus the versions of xDSL, llvmlite/LLVM, numpy and Python, which together fix what
+the pipeline string means). Any change in one of them is a miss.
 
 An entry, ``<cache>/builds/<key>.json``, holds the runtime metadata, the symbols the JIT
 object needs and exports, and the key of that object in the object cache
@@ -29,7 +30,6 @@ from typing import Any
 
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp
 from xdsl.ir import Attribute
-from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 
 from xtvm.backends.llvm.cache import cache_root, write_atomic
@@ -104,25 +104,11 @@ def module_fingerprint(module: ModuleOp) -> str:
     return h.hexdigest()
 
 
-def _pass_spec(p: ModulePass) -> str:
-    """``name{every option}``; the dataclass repr for a pass whose options have no spec."""
-    try:
-        return str(p.pipeline_pass_spec(include_default=True))
-    except Exception:  # noqa: BLE001 - any pass may define its options its own way
-        return repr(p)
-
-
-def build_key(module: ModuleOp, passes: list[ModulePass], target: Any) -> str:
-    """The cache key of building ``module`` with ``passes`` for ``target``."""
+def build_key(module: ModuleOp, recipe: str) -> str:
+    """The cache key of building ``module`` as ``recipe`` says (pipeline string, target,
+    options; the passes it names are fixed by the compiler's sources)."""
     h = hashlib.sha256()
-    specs = [_pass_spec(p) for p in passes]
-    for part in (
-        _FORMAT,
-        compiler_fingerprint(),
-        str(target),
-        json.dumps(specs),
-        module_fingerprint(module),
-    ):
+    for part in (_FORMAT, compiler_fingerprint(), recipe, module_fingerprint(module)):
         h.update(part.encode("utf-8") + b"\0")
     return h.hexdigest()
 

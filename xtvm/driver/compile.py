@@ -100,14 +100,40 @@ def run_pipeline(
     return result
 
 
-def _resolve_passes(opt_level: int, pipeline: str | None) -> list[ModulePass]:
-    from xtvm.passes.registry import PIPELINES, parse_pipeline, pipeline_for_opt_level
+def _pipeline_spec(opt_level: int, pipeline: str | None) -> str:
+    """The pipeline string of ``O<opt_level>``, or ``pipeline`` (a string or a name)."""
+    from xtvm.passes.registry import PIPELINES, pipeline_for_opt_level
 
     if pipeline is None:
-        spec = pipeline_for_opt_level(opt_level)
-    else:
-        spec = PIPELINES.get(pipeline.strip(), pipeline)
-    return parse_pipeline(spec)
+        return pipeline_for_opt_level(opt_level)
+    return PIPELINES.get(pipeline.strip(), pipeline)
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How ``build`` compiles: a pipeline string, the target and the options it sets.
+
+    Given the compiler's sources, this text determines the passes exactly, so the build
+    cache keys on it and a hit never imports the passes.
+    """
+
+    spec: str
+    target: Any
+    num_threads: int | None
+    profile: bool
+
+    def describe(self) -> str:
+        return json.dumps([self.spec, str(self.target), self.num_threads, self.profile])
+
+    def passes(self) -> list[ModulePass]:
+        from xtvm.passes.registry import parse_pipeline
+
+        passes = specialize_for_target(parse_pipeline(self.spec), self.target)
+        if self.num_threads is not None:
+            passes = _with_option(passes, "num_threads", self.num_threads)
+        if self.profile:
+            passes = _with_option(passes, "profile", True)
+        return passes
 
 
 def _with_option(passes: list[ModulePass], option: str, value: Any) -> list[ModulePass]:
@@ -203,42 +229,40 @@ def build(
     if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
         raise CompileError(f"num_threads must be a positive int, got {num_threads!r}")
     tgt = target if isinstance(target, Target) else Target.from_string(str(target))
-
-    passes = specialize_for_target(_resolve_passes(opt_level, pipeline), tgt)
-    if num_threads is not None:
-        passes = _with_option(passes, "num_threads", num_threads)
-    if profile:
-        passes = _with_option(passes, "profile", True)
+    recipe = _Recipe(_pipeline_spec(opt_level, pipeline), tgt, num_threads, bool(profile))
     source = mod.clone()  # the caller may change ``mod`` later; rebuilds start from this
     store = BuildCache.open(cache)
-    # Target and pipeline parsing (the first build in a process also imports the passes).
     times = [("setup", time.perf_counter() - setup_start)]
-    if store is None:
-        return _compile(source, passes, tgt, times, None)
+    key = None
+    if store is not None:
+        start = time.perf_counter()
+        key = build_key(source, recipe.describe())
+        times.append(("build-cache-key", time.perf_counter() - start))
+        hit = _load_cached(store, key, source, recipe, times)
+        if hit is not None:
+            return hit
+    # The first build in a process imports every pass here.
     start = time.perf_counter()
-    key = build_key(source, passes, tgt)
-    times.append(("build-cache-key", time.perf_counter() - start))
-    hit = _load_cached(store, key, source, passes, tgt, times)
-    if hit is not None:
-        return hit
-    return _compile(source, passes, tgt, times, (store, key))
+    passes = recipe.passes()
+    times.append(("parse-pipeline", time.perf_counter() - start))
+    return _compile(source, passes, recipe, times, (store, key) if store and key else None)
 
 
-def _rebuilder(source: ModuleOp, passes: list[ModulePass], tgt: Any) -> Any:
+def _rebuilder(source: ModuleOp, recipe: _Recipe) -> Any:
     """A function that compiles ``source`` again up to LLVM IR: (sources, ir_module)."""
 
     def rebuild() -> tuple[dict[str, Any], Any]:
         from xtvm.backends.llvm import translate_module
 
         module = source.clone()
-        result = run_pipeline(module, passes, copy_last=False)
-        return result.sources, translate_module(module, tgt)
+        result = run_pipeline(module, recipe.passes(), copy_last=False)
+        return result.sources, translate_module(module, recipe.target)
 
     return rebuild
 
 
 def _load_cached(
-    store: Any, key: str, source: ModuleOp, passes: list[ModulePass], tgt: Any, times: list
+    store: Any, key: str, source: ModuleOp, recipe: _Recipe, times: list
 ) -> CompiledModule | None:
     """The build ``key`` from the cache, or None on a miss (or a stale entry)."""
     from xtvm.backends.llvm.jit import JitInfo, load_object
@@ -252,17 +276,17 @@ def _load_cached(
         metadata = dict(entry["metadata"])
     except (KeyError, TypeError):
         return None
-    runtime_module = load_object(info, tgt, metadata)
+    runtime_module = load_object(info, recipe.target, metadata)
     if runtime_module is None:
         return None  # the object was removed from the cache: build again
     times.append(("build-cache-load", time.perf_counter() - start))
     return CompiledModule(
         runtime_module,
         ir_module=None,
-        target=tgt,
+        target=recipe.target,
         metadata=metadata,
         pass_times=times,
-        rebuild=_rebuilder(source, passes, tgt),
+        rebuild=_rebuilder(source, recipe),
         cache_status=f"hit {key[:16]} ({store.folder})",
         build_key=key,
     )
@@ -271,7 +295,7 @@ def _load_cached(
 def _compile(
     source: ModuleOp,
     passes: list[ModulePass],
-    tgt: Any,
+    recipe: _Recipe,
     times: list[tuple[str, float]],
     cache_to: tuple[Any, str] | None,
 ) -> CompiledModule:
@@ -279,6 +303,7 @@ def _compile(
     from xtvm.backends.llvm import translate_module
     from xtvm.backends.llvm.jit import jit_compile
 
+    tgt = recipe.target
     start = time.perf_counter()
     module = source.clone()
     try:
@@ -322,7 +347,7 @@ def _compile(
         metadata=metadata,
         sources=result.sources,
         pass_times=times,
-        rebuild=_rebuilder(source, passes, tgt),
+        rebuild=_rebuilder(source, recipe),
         cache_status=status,
         build_key=build_key,
     )
