@@ -5,7 +5,8 @@ with an optional consumer, or a 2-D stencil over a zero-padded input) and a rand
 schedule (splits with any factor, tiles, fuses of adjacent axes, reorders, parallel /
 vectorize / unroll, compute_inline of elementwise producers, compute_at, cache_write,
 cache_read of inputs, staged at the root or inside their reader's loops); the
-lowered tir runs in the interpreter and must match numpy. Inputs are small integers so
+lowered tir (half the time after tir-simplify, tir-loop-partition and tir-unroll) runs in
+the interpreter and must match numpy. Inputs are small integers so
 every reduction order gives the same float result.
 """
 
@@ -22,6 +23,9 @@ from xdsl.parser import Parser
 from xtvm.backends.interpreter import run_prim_func
 from xtvm.context import make_context
 from xtvm.lowering.te_to_tir.convert import ConvertTeToTirPass
+from xtvm.passes.tir.loop_partition import TirLoopPartitionPass
+from xtvm.passes.tir.simplify import TirSimplifyPass
+from xtvm.passes.tir.unroll import TirUnrollPass
 
 
 def ttype(shape: tuple[int, ...]) -> str:
@@ -322,14 +326,18 @@ def kernel_text(prob: Problem, sched: list[str]) -> str:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scheduled(), st.randoms(use_true_random=False))
-def test_random_schedules_preserve_results(case, rnd) -> None:
+@given(scheduled(), st.randoms(use_true_random=False), st.booleans())
+def test_random_schedules_preserve_results(case, rnd, post: bool) -> None:
     prob, sched = case
     text = kernel_text(prob, sched)
     ctx = make_context()
     module = Parser(ctx, text).parse_module()
     ConvertTeToTirPass().apply(ctx, module)
     module.verify()
+    if post:  # the tir passes that rewrite loops must keep every random schedule's result
+        for p in (TirSimplifyPass(), TirLoopPartitionPass(), TirUnrollPass()):
+            p.apply(ctx, module)
+            module.verify()
     rng = np.random.default_rng(rnd.randint(0, 2**31))
     ins = [rng.integers(-3, 4, size=s).astype(np.float32) for _, s in prob.inputs]
     out = np.full(prob.stages[-1].shape, np.nan, np.float32)
