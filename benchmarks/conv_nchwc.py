@@ -1,0 +1,240 @@
+"""Blocked-layout convolution kernels (``conv2d_nchwc`` + its x86 schedule) against
+onnxruntime on the ResNet-18 convolution layers.
+
+    python benchmarks/conv_nchwc.py [--threads 1,2] [--layers layer1_3x3,...] [--block 0]
+                                    [--epilogue] [--rounds 15] [--clock wall|cpu]
+
+Each layer is one ``te.kernel`` built by hand (data ``NCHW{cb}c``, weights
+``OIHW{cb}i{ob}o``, result ``NCHW{ob}c``; layout transforms are not timed), given the
+default x86 schedule and compiled with the te-to-llvm part of the ``O3`` pipeline.
+onnxruntime runs the same convolution in NCHW (with ``--epilogue``: conv + bias + relu in
+both). Rounds alternate between the engines so that background load hits both alike; the
+table shows the fastest round (the least disturbed one) and the median. ``--block 0`` picks
+the channel block as TVM does: the largest divisor of the channel count not above the
+vector lanes of this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, f32
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernels import RESNET18_CONVS  # noqa: E402
+
+RNG = np.random.default_rng(0)
+
+
+def lowering_pipeline() -> str:
+    """The te-to-llvm part of the ``O3`` pipeline (what a compiled model's kernels get)."""
+    from xtvm.passes.registry import PIPELINES
+
+    spec = PIPELINES["O3"]
+    return spec[spec.index("convert-te-to-tir") :]
+
+
+def channel_block(channels: int, lanes: int) -> int:
+    """The largest divisor of ``channels`` that is at most ``lanes``."""
+    return max(d for d in range(1, min(channels, lanes) + 1) if channels % d == 0)
+
+
+def aligned(a: np.ndarray) -> np.ndarray:
+    """A copy the runtime takes as is (it copies inputs that are not 64-byte aligned)."""
+    from xtvm.runtime import aligned_empty
+
+    out = aligned_empty(a.shape, a.dtype)
+    out[...] = a
+    return out
+
+
+def to_nchwc(x: np.ndarray, cb: int) -> np.ndarray:
+    n, c, h, w = x.shape
+    return np.ascontiguousarray(x.reshape(n, c // cb, cb, h, w).transpose(0, 1, 3, 4, 2))
+
+
+def from_nchwc(y: np.ndarray) -> np.ndarray:
+    n, ob_count, h, w, ob = y.shape
+    return y.transpose(0, 1, 4, 2, 3).reshape(n, ob_count * ob, h, w)
+
+
+def to_oihwio(w: np.ndarray, cb: int, ob: int) -> np.ndarray:
+    o, c, kh, kw = w.shape
+    return np.ascontiguousarray(
+        w.reshape(o // ob, ob, c // cb, cb, kh, kw).transpose(0, 2, 4, 5, 3, 1)
+    )
+
+
+def build_conv(
+    c: int,
+    k_out: int,
+    size: int,
+    k: int,
+    stride: int,
+    cb: int,
+    ob: int,
+    epilogue: bool,
+    threads: int,
+):
+    """``main(x, w[, b]) -> y``: one blocked convolution kernel, compiled."""
+    import xtvm
+    from xtvm.dialects.te import CallOp
+    from xtvm.topi import KernelBuilder, nn
+    from xtvm.topi.x86 import apply_default_schedule
+
+    kb = KernelBuilder("conv")
+    phs = [
+        kb.placeholder((1, c // cb, size, size, cb), f32, "x"),
+        kb.placeholder((k_out // ob, c // cb, k, k, cb, ob), f32, "w"),
+    ]
+    if epilogue:
+        phs.append(kb.placeholder((1, k_out // ob, 1, 1, ob), f32, "b"))
+    pad = k // 2
+    y = nn.conv2d_nchwc(phs[0], phs[1], (stride, stride), (pad,) * 4)
+    if epilogue:
+        y = nn.relu(nn.add(y, phs[2]))
+    kb.output(y)
+    kernel = kb.finish()
+    apply_default_schedule(kernel)
+    types = [p.type for p in phs]
+    f = func.FuncOp("main", (types, [y.type]))
+    call = CallOp(kernel.sym_name.data, f.args, [y.type])
+    f.body.block.add_ops([call, func.ReturnOp(call.res[0])])
+    return xtvm.build(ModuleOp([kernel, f]), pipeline=lowering_pipeline(), num_threads=threads)
+
+
+def onnx_conv(w: np.ndarray, b: np.ndarray | None, size: int, stride: int) -> onnx.ModelProto:
+    k_out, c, k, _ = w.shape
+    pad = k // 2
+    out = (size + 2 * pad - k) // stride + 1
+    inits = [numpy_helper.from_array(w, "w")]
+    conv_in = ["x", "w"]
+    nodes = []
+    if b is not None:
+        inits.append(numpy_helper.from_array(b, "b"))
+        conv_in.append("b")
+    attrs = {"strides": [stride] * 2, "pads": [pad] * 4, "kernel_shape": [k, k]}
+    nodes.append(helper.make_node("Conv", conv_in, ["c" if b is not None else "y"], **attrs))
+    if b is not None:
+        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
+    g = helper.make_graph(
+        nodes,
+        "conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, size, size])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, k_out, out, out])],
+        initializer=inits,
+    )
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def interleaved(
+    engines: dict[str, Callable[[], object]], rounds: int, clock: Callable[[], float]
+) -> dict[str, list[float]]:
+    """Milliseconds per call of each engine, one round of each in turn."""
+    number, times = {}, {}
+    for key, fn in engines.items():
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        number[key] = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-7)))
+        times[key] = []
+    for _ in range(rounds):
+        for key, fn in engines.items():
+            t0 = clock()
+            for _ in range(number[key]):
+                fn()
+            times[key].append((clock() - t0) * 1e3 / number[key])
+    return times
+
+
+def bench_layer(
+    layer, threads: int, block: int, epilogue: bool, rounds: int, clock: Callable[[], float]
+) -> dict:
+    import onnxruntime as ort
+
+    from xtvm.backends.llvm.target import Target
+
+    name, c, k_out, size, k, stride = layer
+    lanes = Target.host().vector_lanes(32)
+    cb = block if block and c % block == 0 else channel_block(c, lanes)
+    ob = block if block and k_out % block == 0 else channel_block(k_out, lanes)
+    x = RNG.standard_normal((1, c, size, size)).astype(np.float32)
+    w = (RNG.standard_normal((k_out, c, k, k)) * np.sqrt(2.0 / (c * k * k))).astype(np.float32)
+    b = RNG.standard_normal(k_out).astype(np.float32) if epilogue else None
+    lib = build_conv(c, k_out, size, k, stride, cb, ob, epilogue, threads)
+    args = [to_nchwc(x, cb), to_oihwio(w, cb, ob)]
+    if b is not None:
+        args.append(b.reshape(1, k_out // ob, 1, 1, ob))
+    args = [aligned(a) for a in args]
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(
+        onnx_conv(w, b, size, stride).SerializeToString(),
+        opts,
+        providers=["CPUExecutionProvider"],
+    )
+    want = sess.run(None, {"x": x})[0]
+    got = from_nchwc(lib.run(args)[0])
+    err = float(np.max(np.abs(got - want)))
+    times = interleaved(
+        {"xtvm": lambda: lib.run(args), "onnxruntime": lambda: sess.run(None, {"x": x})},
+        rounds,
+        clock,
+    )
+    out = (size + 2 * (k // 2) - k) // stride + 1
+    flops = 2.0 * k_out * out * out * c * k * k
+    row = {"layer": name, "threads": threads, "cb": cb, "ob": ob, "max_abs_err": err}
+    for key, ts in times.items():
+        row[key] = {"min_ms": min(ts), "median_ms": statistics.median(ts)}
+        row[key]["gflops"] = flops / (min(ts) * 1e6)
+    return row
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--layers", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--block", type=int, default=0, help="channel block (0: the lane count)")
+    ap.add_argument("--epilogue", action="store_true", help="bias + relu after the conv")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: this process's CPU time (all threads), steadier on a loaded machine",
+    )
+    a = ap.parse_args()
+    clock = time.process_time if a.clock == "cpu" else time.perf_counter
+    wanted = set(filter(None, a.layers.split(",")))
+    layers = [lay for lay in RESNET18_CONVS if not wanted or lay[0] in wanted]
+    print(
+        f"{'layer':14} {'thr':>3} {'cb/ob':>5} {'xtvm ms':>9} {'ort ms':>8} "
+        f"{'ort/xtvm':>8} {'GFLOP/s':>8} {'median xtvm/ort':>16} {'err':>8}"
+    )
+    for threads in (int(t) for t in a.threads.split(",")):
+        for layer in layers:
+            r = bench_layer(layer, threads, a.block, a.epilogue, a.rounds, clock)
+            xt, ox = r["xtvm"], r["onnxruntime"]
+            print(
+                f"{r['layer']:14} {threads:>3} {r['cb']:>2}/{r['ob']:<2} {xt['min_ms']:9.3f} "
+                f"{ox['min_ms']:8.3f} {ox['min_ms'] / xt['min_ms']:8.2f} {xt['gflops']:8.1f} "
+                f"{xt['median_ms']:7.3f}/{ox['median_ms']:<8.3f} {r['max_abs_err']:8.1e}",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

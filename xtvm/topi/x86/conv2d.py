@@ -1,0 +1,249 @@
+"""x86 schedules of the blocked-layout convolutions (``conv2d_nchwc`` and its depthwise form).
+
+Register blocking as in TVM's x86 ``conv2d_NCHWc`` schedule. One iteration of the output
+loops produces a tile of ``oh_block`` rows x ``ow_block`` columns x ``oc_blocks`` channel
+blocks (each ``vec_block`` SIMD vectors wide); its accumulators live in a small local
+buffer (the epilogue's ``compute_at`` region, or the ``cache_write`` stage when the
+convolution is the kernel output) whose loops are unrolled, so every accumulator access
+has a constant index and LLVM keeps the tile in vector registers. The accumulator nest is
+
+    fused(n, oc_block, oh), ow_outer        (parallel outside, when the work is large)
+      ic_block, kh, kw, ic_inner            (reduction)
+        [oc_block_inner, oh_inner], ow_inner, [oc_vector]   (unrolled: the register tile)
+          oc_lane                           (vectorized: one SIMD register)
+
+so each reduction step loads one weight vector per channel vector of the tile and
+broadcasts one input element per output pixel: ``accumulators`` independent FMAs. The
+epilogue (bias, batch norm, activation, residual add) then runs on the tile while it is
+in registers. The depthwise form has no channel reduction, loads its inputs as vectors
+and tiles pixels only. Lanes and the register count come from the target
+(:class:`~xtvm.topi.x86.default.DefaultScheduleConfig`); :func:`pick_tile` sizes the tile.
+
+The zero-padded input gets its own buffer: inlined, every input read in the hot loop would
+carry the pad's clamps and select.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import TensorType
+
+from xtvm.dialects.te import ComputeInlineOp, ComputeOp, ReadOp
+from xtvm.topi.schedule import Axis, Schedule, Stage
+from xtvm.topi.x86.default import DefaultScheduleConfig, schedule_stage
+from xtvm.topi.x86.registry import register_schedule
+
+# A coarse model of a current x86 core, enough to rank register tiles.
+FMA_LATENCY = 4  # cycles before an FMA's result can feed the next FMA into it
+FMA_PORTS = 2  # vector FMAs issued per cycle
+LOAD_PORTS = 2  # vector loads or broadcasts per cycle
+
+
+@dataclass(frozen=True)
+class ConvTile:
+    """The register block: ``oh_block`` rows times ``ow_block`` columns times ``oc_blocks``
+    channel blocks times ``vec_block`` vectors of ``lanes`` channels per block. A channel
+    block ``ob`` is ``vectors`` vectors (``split_oc``: whole ones); ``vec_block < vectors``
+    leaves the other vectors of the block to an outer loop."""
+
+    oh_block: int
+    ow_block: int
+    oc_blocks: int
+    vec_block: int
+    vectors: int
+    lanes: int
+    split_oc: bool
+
+    @property
+    def channel_vectors(self) -> int:
+        return self.oc_blocks * self.vec_block
+
+    @property
+    def accumulators(self) -> int:
+        return self.oh_block * self.ow_block * self.channel_vectors
+
+
+def _blocks(n: int, b: int) -> int:
+    return -(-n // b)
+
+
+def tile_efficiency(t: ConvTile, oh: int, ow: int, depthwise: bool) -> float:
+    """Estimated fraction of peak FMA throughput: the reduction step is bound by the FMA
+    ports, the load ports or the FMA latency of one accumulator, and ragged tiles (extents
+    that do not divide the output's) recompute the overlap of the last tile."""
+    pixels = t.oh_block * t.ow_block
+    loads = pixels * t.channel_vectors if depthwise else pixels
+    loads += t.channel_vectors
+    fmas = t.accumulators
+    cycles = max(fmas / FMA_PORTS, loads / LOAD_PORTS, FMA_LATENCY)
+    computed = _blocks(oh, t.oh_block) * t.oh_block * _blocks(ow, t.ow_block) * t.ow_block
+    useful = oh * ow / computed
+    return useful * fmas / (FMA_PORTS * cycles)
+
+
+RAGGED_GAIN = 1.5
+"""A ragged tile (extents not dividing the output's) must be estimated this much faster
+than the best exact one to be used: prime extents such as 19 or 17."""
+
+
+def _extents(n: int, limit: int, ragged: bool) -> list[int]:
+    return [d for d in range(1, min(n, limit) + 1) if ragged or n % d == 0]
+
+
+def pick_tile(
+    oh: int, ow: int, oblocks: int, ob: int, lanes: int, registers: int, depthwise: bool
+) -> ConvTile:
+    """The most efficient register tile (:func:`tile_efficiency`); among equals, the one
+    whose accumulators come closest to half the registers, then the fewest loads per
+    step, channel vectors and rows.
+
+    Half, not all: LLVM unrolls short reduction loops around the tile and then keeps the
+    input elements that neighbouring kernel taps share in registers too; tiles that fill
+    the register file spill in the hot loop once it does. Depthwise tiles, whose short
+    reduction (the kernel window) LLVM always unrolls, get a quarter. Exact tiles (dividing the
+    output) are preferred (:data:`RAGGED_GAIN`): every tile is full and no iteration
+    pays for the guarded, clamped last tile."""
+    split_oc = ob > lanes and ob % lanes == 0
+    width = lanes if split_oc else ob
+    vectors = ob // lanes if split_oc else -(-ob // lanes)
+    if split_oc:
+        chans = [(1, vb) for vb in range(1, vectors + 1) if vectors % vb == 0]
+    else:
+        chans = [(1, vectors)]
+    if not depthwise:  # a depthwise tile reads different inputs per channel block
+        chans += [(m, vectors) for m in range(2, oblocks + 1) if oblocks % m == 0]
+    target = registers // 2
+    found: dict[bool, tuple[tuple, ConvTile]] = {}
+    for ragged in (False, True):
+        for m, vb in chans:
+            c = m * vb
+            if depthwise:
+                room = registers // 4 // c
+            else:
+                room = (registers - c - 2) // c  # weights, a broadcast, a spare
+            for hb in _extents(oh, room, ragged):
+                for wb in _extents(ow, room // hb, ragged):
+                    t = ConvTile(hb, wb, m, vb, vectors, width, split_oc)
+                    eff = round(tile_efficiency(t, oh, ow, depthwise), 3)
+                    key = (eff, -abs(t.accumulators - target), -(hb * wb + c), -c, -hb)
+                    if ragged not in found or key > found[ragged][0]:
+                        found[ragged] = (key, t)
+    if False not in found:
+        return ConvTile(1, 1, 1, vectors, vectors, width, split_oc)
+    exact, ragged_best = found[False], found.get(True)
+    if ragged_best is not None and ragged_best[0][0] > RAGGED_GAIN * exact[0][0]:
+        return ragged_best[1]
+    return exact[1]
+
+
+def _padded_input(s: Schedule, conv: Stage) -> Stage | None:
+    """The stage of the pad the convolution reads its data through, if any."""
+    assert conv.compute is not None
+    for op in conv.compute.walk():
+        if isinstance(op, ReadOp) and isinstance(op.tensor.owner, ComputeOp):
+            src = op.tensor.owner
+            if src.tag is not None and "pad" in src.tag.data.split(","):
+                return s.stage(src)
+    return None
+
+
+def _materialize(s: Schedule, st: Stage, cfg: DefaultScheduleConfig) -> None:
+    """Take back the default rules' ``compute_inline`` of ``st``: it gets a root buffer,
+    vectorized and parallel like any elementwise stage."""
+    if not st.inlined:
+        return  # a kernel output: the default rules schedule it
+    assert s.op is not None
+    for op in list(s.op.block.ops):
+        if isinstance(op, ComputeInlineOp) and op.stage is st.handle:
+            s.op.block.detach_op(op).erase()
+    st.inlined = False
+    schedule_stage(st, cfg)
+
+
+def _split_channels(st: Stage, oc: Axis, tile: ConvTile) -> tuple[Axis | None, list[Axis]]:
+    """``oc`` as ``[oc_outer], [oc_mid], oc_lane``: the outer vectors beyond the register
+    block, the vectors of the block (unrolled), the lanes (vectorized)."""
+    if not tile.split_oc:
+        return None, [oc]
+    outer = None
+    if tile.vec_block < tile.vectors:
+        outer, oc = st.split(oc, tile.vec_block * tile.lanes)
+    if tile.vec_block == 1:
+        return outer, [oc]
+    mid, lane = st.split(oc, tile.lanes)
+    return outer, [mid, lane]
+
+
+def _annotate_tile(st: Stage, inner: list[Axis], cfg: DefaultScheduleConfig) -> None:
+    """Unroll the register block's loops, vectorize the innermost (channel lanes) loop."""
+    *unrolled, vec = inner
+    for ax in unrolled:
+        if ax.extent > 1:
+            st.unroll(ax)
+    if cfg.vectorize and vec.extent > 1:
+        st.vectorize(vec)
+
+
+def _tile_output(out: Stage, tile: ConvTile, cfg: DefaultScheduleConfig, work: int) -> Axis:
+    """Loops of the output (or epilogue) stage: ``fused(n, oc_block_outer, oh_outer),
+    [oc_outer], ow_outer, [oc_block_inner], [oh_inner], ow_inner, [oc_mid], oc_lane``;
+    returns ``ow_outer``, where the accumulator tile is computed."""
+    n, ocb, oh, ow, oc = out.axes
+    tile_loops: list[Axis] = []
+    if tile.oc_blocks > 1:
+        ocb, ocbi = out.split(ocb, tile.oc_blocks)
+        tile_loops.append(ocbi)
+    if tile.oh_block > 1:
+        oh, ohi = out.split(oh, tile.oh_block)
+        tile_loops.append(ohi)
+    owo, owi = out.split(ow, tile.ow_block)
+    oco, inner = _split_channels(out, oc, tile)
+    tile_loops += [owi, *inner]
+    out.reorder(n, ocb, oh, *([oco] if oco is not None else []), owo, *tile_loops)
+    outer = out.fuse(n, ocb, oh)
+    if cfg.parallel and work >= cfg.min_parallel_work and outer.extent > 1:
+        out.parallel(outer)
+    _annotate_tile(out, tile_loops, cfg)
+    return owo
+
+
+def _schedule_accumulator(acc: Stage, tile: ConvTile, cfg: DefaultScheduleConfig) -> None:
+    """Loops of the accumulator stage (spanning one tile): the reduction outside (channel
+    blocks, kernel rows, kernel columns, channels of a block), then the register block."""
+    n, ocb, oh, ow, oc = acc.axes
+    _, inner = _split_channels(acc, oc, tile)
+    tile_loops = [ocb] if tile.oc_blocks > 1 else []
+    tile_loops += [oh] if tile.oh_block > 1 else []
+    tile_loops += [ow, *inner]
+    outer = [a for a in (n, ocb, oh) if a not in tile_loops]
+    acc.reorder(*outer, *acc.reduce_axes, *tile_loops)
+    _annotate_tile(acc, tile_loops, cfg)
+
+
+@register_schedule("conv2d_nchwc", "depthwise_conv2d_nchwc")
+def schedule_conv2d_nchwc(
+    s: Schedule, conv: Stage, epilogue: Stage | None, cfg: DefaultScheduleConfig
+) -> None:
+    """Register-blocked schedule of a blocked-layout convolution and its epilogue."""
+    assert conv.compute is not None
+    t = conv.compute.result.type
+    assert isinstance(t, TensorType)
+    lanes = cfg.lanes(t.element_type)
+    _, oblocks, oh, ow, ob = conv.shape
+    depthwise = conv.compute.tag is not None and conv.compute.tag.data.startswith("depthwise")
+    tile = pick_tile(oh, ow, oblocks, ob, lanes, cfg.registers(), depthwise)
+    pad = _padded_input(s, conv)
+    if pad is not None:
+        _materialize(s, pad, cfg)
+    work = 1
+    for e in [*conv.shape, *conv.reduce_extents]:
+        work *= e
+    if epilogue is None:
+        acc = conv.cache_write()
+        out = conv
+    else:
+        acc, out = conv, epilogue
+    owo = _tile_output(out, tile, cfg, work)
+    acc.compute_at(out, owo)
+    _schedule_accumulator(acc, tile, cfg)
