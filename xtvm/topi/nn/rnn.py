@@ -43,10 +43,13 @@ def rnn_cell(
         return xw[b * row_stride + step_begin, j + g * hid], recs[g][b, j]
 
     def lstm(b: Expr, j: Expr) -> Expr:
-        jj = j % hid  # both halves of the packed state compute the same cell
+        # both halves of the packed state compute the same cell; written with j // hid and
+        # j % hid so that, once the schedule splits j by hid, the half is a loop of its own
+        # (tir-simplify) and the cell vectorizes along the other
+        jj = j % hid
         i, o, f, g = (pre(b, k, jj) for k in range(4))
         c = sigmoid(f[0] + f[1]) * state[b, jj + hid] + sigmoid(i[0] + i[1]) * tanh(g[0] + g[1])
-        return select(j < hid, sigmoid(o[0] + o[1]) * tanh(c), c)
+        return select((j // hid).eq(0), sigmoid(o[0] + o[1]) * tanh(c), c)
 
     def gru(b: Expr, j: Expr) -> Expr:
         assert bias is not None
