@@ -359,11 +359,9 @@ def test_invalid_reduction_schedules() -> None:
     with pytest.raises(CompileError, match="cache_write must come before"):
         sched = "%jo, %ji = te.split %j by 2\n %l = te.cache_write %s"
         lower(MATMUL.format(m=2, k=2, n=2, kind="sum", sched=sched))
-    with pytest.raises(CompileError, match="vectorize reduction axis"):
+    with pytest.raises(CompileError, match="parallel reduction axis"):
         lower(
-            MATMUL.format(
-                m=2, k=2, n=2, kind="sum", sched="te.reorder %i, %j, %r\n te.vectorize %r"
-            )
+            MATMUL.format(m=2, k=2, n=2, kind="sum", sched="te.reorder %i, %r, %j\n te.parallel %r")
         )
 
 

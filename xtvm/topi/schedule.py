@@ -270,6 +270,11 @@ class Schedule:
             self._stages[name] = Stage(self, op.stage, name, c.shape, extents, c)
         return self._stages[name]
 
+    def is_inlined(self, compute: ComputeOp) -> bool:
+        """Whether ``compute``'s stage has been ``compute_inline``d (no stage handle: no)."""
+        st = self._stages.get(compute.stage_name.data)
+        return st is not None and st.inlined
+
     def cache_read(self, ref) -> Stage:
         """A copy of tensor ``ref`` (a placeholder or compute Tensor, or its name) that all its
         readers read instead; ``compute_at`` it to stage a consumer's tile of the tensor."""

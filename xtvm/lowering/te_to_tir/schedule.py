@@ -253,7 +253,7 @@ class _Interpreter:
         kind = {te.VectorizeOp: "vectorized", te.ParallelOp: "parallel", te.UnrollOp: "unrolled"}
         ax = self.leaf(op.axis, op.name.removeprefix("te."))
         k = kind[type(op)]
-        if ax.reduce and k != "unrolled":
+        if ax.reduce and k == "parallel":  # a vectorized one becomes per-lane partial sums
             raise self.fail(ax.stage, f"cannot {op.name[3:]} reduction axis '{ax.name}'")
         ax.kind = k
 

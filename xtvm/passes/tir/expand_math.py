@@ -15,8 +15,10 @@ Measured against double precision over [-10, 10]: largest absolute error 4.2e-7 
 3.9e-7 (tanh), relative error below 4.2e-7 away from 0; beyond the point where the
 function rounds to +-1 in f32 the result is exactly +-1. NaN stays NaN.
 
-Guarantees: every ``math.erf`` / ``math.tanh`` on ``vector<N x f32>`` is replaced; scalar
-and f64 ones are left to libm.
+Vector f32 ``math.exp`` becomes Cephes' polynomial scheme (``expand_exp.py``).
+
+Guarantees: every ``math.erf`` / ``math.tanh`` / ``math.exp`` on ``vector<N x f32>`` is
+replaced; scalar and f64 ones are left to libm.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from xtvm.dialects import llvmx
 from xtvm.passes.registry import register_pass
+from xtvm.passes.tir.expand_exp import exp_f32
 
 # highest degree first (Horner); polynomials in t = x^2
 ERF = (
@@ -115,7 +118,7 @@ _SPECS = {math.ErfOp: ERF, math.TanhOp: TANH}
 @register_pass
 @dataclass(frozen=True)
 class TirExpandMathPass(ModulePass):
-    """Inline vector f32 ``erf``/``tanh`` (see the module docstring)."""
+    """Inline vector f32 ``erf``/``tanh``/``exp`` (see the module docstring)."""
 
     name = "tir-expand-math"
 
@@ -127,3 +130,8 @@ class TirExpandMathPass(ModulePass):
             value = expand_odd_rational(m.operands[0], _SPECS[type(m)], InsertPoint.before(m))
             m.results[0].replace_all_uses_with(value)
             Rewriter.erase_op(m)
+        for m in [o for o in op.walk() if isinstance(o, math.ExpOp)]:
+            t = m.result.type
+            if isinstance(t, VectorType) and t.element_type == f32:
+                m.result.replace_all_uses_with(exp_f32(m.operand, InsertPoint.before(m)))
+                Rewriter.erase_op(m)

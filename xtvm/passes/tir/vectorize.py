@@ -8,6 +8,15 @@ Trip counts above the target's lane count become a serial loop stepping by ``lan
 a straight-line remainder of width ``trip % lanes``. Compares/selects/int<->float casts
 on vectors use ``llvmx`` ops (xDSL's ``arith`` rejects ``vector<..xi1>`` and vector casts).
 
+Reductions (``acc[c] = acc[c] <op> f(iv)`` with ``c`` fixed in the loop, found by
+``vectorize_analysis.find_reductions``): every lane keeps a partial result in a vector
+accumulator that starts at the operation's identity, ``accumulators`` registers of
+``lanes`` each (independent chains hide the latency of the combining op); after the loop
+one ``vector.reduction`` combines the lanes into ``acc[c]``. Remainders of ``lanes`` and
+fewer elements are reduced the same way after the loop, so the hot loop has no tail
+checks. This reassociates: float sums and products may differ from the serial loop in the
+last bits (as onnxruntime's and every BLAS's reductions do); max/min are exact.
+
 Guarantees: no ``kind(vectorized)`` loop is left. Anything that cannot be widened
 exactly (strided or gathered accesses, loop-carried memory dependences, nested control
 flow, calls) becomes a ``serial`` loop, unchanged otherwise: never a wrong answer.
@@ -24,6 +33,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerAttr,
     IntegerType,
+    MemRefType,
     ModuleOp,
     StringAttr,
     VectorType,
@@ -33,9 +43,10 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from xtvm.dialects import llvmx
-from xtvm.dialects.tir import ForOp, YieldOp
+from xtvm.dialects.tir import AllocOp, ForOp, YieldOp
 from xtvm.passes.registry import register_pass
-from xtvm.passes.tir.vectorize_analysis import Illegal, LoopInfo, analyze, const_int
+from xtvm.passes.tir.vectorize_analysis import Illegal, LoopInfo, Reduction, analyze, const_int
+from xtvm.passes.tir.vectorize_reduction import accumulators_for, finish, hoist, identity_vector
 
 _CASTS = {
     arith.SIToFPOp: llvmx.SIToFPOp,
@@ -50,13 +61,28 @@ def _vec(t: Attribute, width: int) -> VectorType:
 
 
 class _Widener:
-    """Emits one copy of the loop body at ``width`` lanes, lane 0 at index value ``iv0``."""
+    """Emits one copy of the loop body at ``width`` lanes, lane 0 at index value ``iv0``.
 
-    def __init__(self, info: LoopInfo, width: int, iv0: SSAValue, point: InsertPoint):
+    Each reduction's load reads ``acc_in[reduction]`` (its vector accumulator) and its store
+    leaves the new accumulator in ``acc_out[reduction]``."""
+
+    def __init__(
+        self,
+        info: LoopInfo,
+        width: int,
+        iv0: SSAValue,
+        point: InsertPoint,
+        acc_in: dict[Reduction, SSAValue] | None = None,
+    ):
         self.info, self.width, self.point = info, width, point
         self.scalar: dict[SSAValue, SSAValue] = {info.loop.induction_var: iv0}
         self.vector: dict[SSAValue, SSAValue] = {}
         self.broadcasts: dict[SSAValue, SSAValue] = {}
+        self.reduction_ops = {r.load: r for r in info.reductions}
+        self.reduction_ops.update({r.store: r for r in info.reductions})
+        self.acc_out: dict[Reduction, SSAValue] = {}
+        for r, acc in (acc_in or {}).items():
+            self.vector[r.load.res] = acc
 
     def insert(self, op: Operation) -> Operation:
         Rewriter.insert_op(op, self.point)
@@ -81,6 +107,11 @@ class _Widener:
 
     def _emit(self, op: Operation) -> None:
         info, w = self.info, self.width
+        red = self.reduction_ops.get(op)
+        if red is not None:
+            if op is red.store:
+                self.acc_out[red] = self.v(red.store.value)
+            return
         if isinstance(op, memref.LoadOp) and info.is_varying(op.res):
             new = vector.LoadOp(op.memref, [self.s(i) for i in op.indices], _vec(op.res.type, w))
             self.vector[op.res] = self.insert(new).results[0]
@@ -155,7 +186,67 @@ def _scalar_copy(loop: ForOp, iv_value: SSAValue, point: InsertPoint) -> None:
             Rewriter.insert_op(op.clone(value_mapper=mapping), point)
 
 
-def vectorize_loop(loop: ForOp, lanes: int) -> bool:
+def _emit_range(
+    loop: ForOp,
+    info: LoopInfo,
+    start: int,
+    count: int,
+    width: int,
+    before: InsertPoint,
+    index: dict[Reduction, list[SSAValue]],
+) -> None:
+    """Elements ``[start, start + count)`` of the loop, ``width`` at a time (``count`` is a
+    multiple of ``width``): one straight-line copy, or a serial loop stepping by ``width``."""
+    reds = info.reductions
+    chunks = count // width
+    if width == 1:
+        _scalar_copy(loop, _index_const(start, before), before)
+        return
+    if chunks == 1:
+        w = _Widener(
+            info,
+            width,
+            _index_const(start, before),
+            before,
+            {r: identity_vector(r, width, before) for r in reds},
+        )
+        w.emit()
+        for r in reds:
+            finish(r, w.acc_out[r], index[r], before)
+        return
+    c0 = _index_const(0, before) if reds else None
+    bufs = {}
+    for r in reds:
+        buf = AllocOp(MemRefType(r.element_type, [width]), "local")
+        Rewriter.insert_op(buf, before)
+        Rewriter.insert_op(
+            vector.StoreOp(identity_vector(r, width, before), buf.buffer, [c0]), before
+        )
+        bufs[r] = buf.buffer
+    first = loop.lb if const_int(loop.lb) == start else _index_const(start, before)
+    main = ForOp(
+        first,
+        _index_const(start + count, before),
+        _index_const(width, before),
+        "serial",
+    )
+    Rewriter.insert_op(main, before)
+    inside = InsertPoint.before(main.block.last_op)  # before the tir.yield
+    acc_in = {}
+    for r in reds:
+        load = vector.LoadOp(bufs[r], [c0], _vec(r.element_type, width))
+        Rewriter.insert_op(load, inside)
+        acc_in[r] = load.result
+    w = _Widener(info, width, main.induction_var, inside, acc_in)
+    w.emit()
+    for r in reds:
+        Rewriter.insert_op(vector.StoreOp(w.acc_out[r], bufs[r], [c0]), inside)
+        final = vector.LoadOp(bufs[r], [c0], _vec(r.element_type, width))
+        Rewriter.insert_op(final, before)
+        finish(r, final.result, index[r], before)
+
+
+def vectorize_loop(loop: ForOp, lanes: int, accumulators: int = 0) -> bool:
     """Widen ``loop`` in place; on refusal mark it serial. True when vectorized."""
     lb, ub, step = (const_int(v) for v in (loop.lb, loop.ub, loop.step))
     if lb is None or ub is None or step != 1:
@@ -175,21 +266,21 @@ def vectorize_loop(loop: ForOp, lanes: int) -> bool:
         loop.kind = StringAttr("serial")
         return False
     before = InsertPoint.before(loop)
-    width = min(trip, lanes)
-    chunks, rest = divmod(trip, width)
-    if chunks == 1:
-        _Widener(info, width, _index_const(lb, before), before).emit()
-    else:
-        main_ub = _index_const(lb + chunks * width, before)
-        step_v = _index_const(width, before)
-        main = ForOp(loop.lb, main_ub, step_v, "serial")
-        Rewriter.insert_op(main, before)
-        inside = InsertPoint.before(main.block.last_op)  # before the tir.yield
-        _Widener(info, width, main.induction_var, inside).emit()
-    if rest == 1:
-        _scalar_copy(loop, _index_const(ub - 1, before), before)
-    elif rest:
-        _Widener(info, rest, _index_const(ub - rest, before), before).emit()
+    done: dict[SSAValue, SSAValue] = {}
+    index = {r: hoist(loop, list(r.store.indices), before, done) for r in info.reductions}
+    width = min(trip, lanes * (accumulators_for(info, accumulators) if info.reductions else 1))
+    main = trip // width * width
+    pieces = [(main, width)]
+    rest = trip - main
+    if info.reductions and rest >= lanes:  # whole vectors of lanes, then the last few
+        pieces.append((rest // lanes * lanes, rest // lanes * lanes))
+        rest %= lanes
+    pieces.append((rest, rest))
+    start = lb
+    for count, w in pieces:
+        if count:
+            _emit_range(loop, info, start, count, w, before, index)
+            start += count
     Rewriter.erase_op(loop)
     return True
 
@@ -204,6 +295,9 @@ class TirVectorizePass(ModulePass):
     lanes: int = 0
     """Vector width in elements; 0 means the host's (32-bit lanes of its widest unit)."""
 
+    accumulators: int = 0
+    """Vector accumulators per reduction (each ``lanes`` wide); 0 picks 2 or 4 by body size."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         lanes = self.lanes
         if lanes <= 0:
@@ -212,4 +306,4 @@ class TirVectorizePass(ModulePass):
             lanes = Target.host().vector_lanes(32)
         loops = [o for o in op.walk() if isinstance(o, ForOp) and o.kind.data == "vectorized"]
         for loop in reversed(loops):  # innermost first
-            vectorize_loop(loop, lanes)
+            vectorize_loop(loop, lanes, self.accumulators)

@@ -5,6 +5,12 @@ induction variable (:data:`IV`), loop-invariant SSA values and a constant (key `
 so that we never need vectors of ``index``. Other values are either *uniform* (the
 same in every lane: kept scalar) or *varying* (widened to vectors). A loop whose body
 does anything we cannot widen exactly is reported illegal, with the reason.
+
+One store at an index that does not move with the loop is allowed: the reduction idiom
+``acc[c] = acc[c] <op> v`` (a load and a store of the same buffer at the same index values,
+an associative, commutative ``op`` in between, nothing else touching the buffer). It is a
+:class:`Reduction`: each lane keeps a partial accumulator and the emitter combines them
+once after the loop (see ``vectorize.py``), which reassociates float sums and products.
 """
 
 from __future__ import annotations
@@ -12,7 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xdsl.dialects import arith, math, memref
-from xdsl.dialects.builtin import AnyFloat, IndexType, IntegerAttr, IntegerType, MemRefType
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    Signedness,
+)
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from xtvm.dialects.tir import ForOp, YieldOp
@@ -92,14 +105,49 @@ class Illegal(Exception):
     """The loop cannot be widened; the message says why (for debugging and tests)."""
 
 
+@dataclass(eq=False)
+class Reduction:
+    """``store(combine(load(buf[idx]), value), buf[idx])`` with ``idx`` invariant in the loop."""
+
+    load: memref.LoadOp
+    combine: Operation
+    store: memref.StoreOp
+    kind: str
+    """The ``vector.reduction`` kind that combines the lanes."""
+
+    @property
+    def element_type(self) -> Attribute:
+        return self.load.res.type
+
+
+# Combining op -> vector.reduction kind (those the LLVM lowering implements).
+REDUCTION_KINDS: dict[type[Operation], str] = {
+    arith.AddfOp: "add",
+    arith.MulfOp: "mul",
+    arith.MaximumfOp: "maximumf",
+    arith.MinimumfOp: "minimumf",
+    arith.MaxnumfOp: "maxnumf",
+    arith.MinnumfOp: "minnumf",
+    arith.AddiOp: "add",
+    arith.MuliOp: "mul",
+    arith.MaxSIOp: "maxsi",
+    arith.MinSIOp: "minsi",
+    arith.AndIOp: "and",
+    arith.OrIOp: "or",
+    arith.XOrIOp: "xor",
+}
+
+
 @dataclass
 class LoopInfo:
-    """What the emitter needs: index forms, varying values, the body ops in order."""
+    """What the emitter needs: index forms, varying values, the body ops in order, and the
+    reductions (whose loads become per-lane accumulators)."""
 
     loop: ForOp
     forms: dict[SSAValue, Form] = field(default_factory=dict)
     varying: set[SSAValue] = field(default_factory=set)
     ops: list[Operation] = field(default_factory=list)
+    reductions: list[Reduction] = field(default_factory=list)
 
     def coef(self, v: SSAValue) -> int:
         return self.forms[v].get(IV, 0) if v in self.forms else 0
@@ -113,6 +161,9 @@ def analyze(loop: ForOp) -> LoopInfo:
     info = LoopInfo(loop)
     iv = loop.induction_var
     info.forms[iv] = {IV: 1}
+    info.reductions = find_reductions(loop)
+    red_loads = {r.load: r for r in info.reductions}
+    red_stores = {r.store for r in info.reductions}
     accesses: dict[SSAValue, list[tuple[bool, list[Form]]]] = {}
     for op in loop.block.ops:
         if isinstance(op, YieldOp):
@@ -120,13 +171,78 @@ def analyze(loop: ForOp) -> LoopInfo:
         if op.regions:
             raise Illegal(f"'{op.name}' has regions")
         info.ops.append(op)
-        _classify(info, op, accesses)
+        if op in red_loads:
+            info.varying.add(op.res)  # one partial accumulator per lane
+        elif op not in red_stores:
+            _classify(info, op, accesses)
+    for r in info.reductions:
+        if any(info.is_varying(i) for i in r.store.indices):
+            raise Illegal("a reduction's index moves with the loop")
     for uses in accesses.values():
         if any(is_store for is_store, _ in uses):
             first = uses[0][1]
             if any(idx != first for _, idx in uses[1:]):
                 raise Illegal("a stored buffer is accessed at different indices in the loop")
     return info
+
+
+def find_reductions(loop: ForOp) -> list[Reduction]:
+    """The reduction idioms of ``loop``'s body (see the module docstring)."""
+    body = loop.block
+    touched: dict[SSAValue, list[Operation]] = {}
+    for op in body.ops:
+        for v in op.operands:
+            if isinstance(v.type, MemRefType):
+                touched.setdefault(v, []).append(op)
+    found = []
+    for op in body.ops:
+        if not isinstance(op, memref.StoreOp):
+            continue
+        comb = op.value.owner
+        if not isinstance(comb, Operation) or comb.parent_block() is not body:
+            continue
+        kind = REDUCTION_KINDS.get(type(comb))
+        loads = [
+            v.owner
+            for v in comb.operands
+            if isinstance(v.owner, memref.LoadOp) and v.owner.memref == op.memref
+        ]
+        if kind is None or len(loads) != 1 or len(touched[op.memref]) != 2:
+            continue
+        (load,) = loads
+        t = load.res.type
+        int_ok = (
+            isinstance(t, IntegerType)
+            and t.width.data >= 8
+            and t.signedness.data == Signedness.SIGNLESS
+        )
+        if not (_is_float(t) or int_ok):
+            continue
+        if (
+            load.parent_block() is body
+            and list(load.indices) == list(op.indices)
+            and load.res.uses.get_length() == 1
+            and comb.results[0].uses.get_length() == 1
+            and _invariant_index(loop, list(op.indices))
+        ):
+            found.append(Reduction(load, comb, op, kind))
+    return found
+
+
+def _invariant_index(loop: ForOp, values: list[SSAValue]) -> bool:
+    """Whether ``values`` can be recomputed before the loop (pure arith, no loop variable)."""
+    work = list(values)
+    while work:
+        v = work.pop()
+        if v is loop.induction_var:
+            return False
+        op = v.owner
+        if not isinstance(op, Operation) or not loop.is_ancestor(op):
+            continue
+        if op.regions or not op.name.startswith("arith."):
+            return False
+        work.extend(op.operands)
+    return True
 
 
 def _form(info: LoopInfo, v: SSAValue) -> Form:

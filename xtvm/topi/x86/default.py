@@ -9,9 +9,15 @@ Rules (applied to every ``te.kernel`` the relay lowering produces):
    axis: split by the lane count when it divides the extent, else by the largest divisor in
    ``[min_vector_factor, lanes]``, else not vectorized. A factor equal to the extent
    vectorizes the axis as is.
+   2b. A copy whose reads are contiguous along another axis than its last (a transpose)
+   loops over 8x8 tiles of those two axes instead (``tile_transpose``).
 3. A reduction stage that vectorizes orders its loops ``spatial..., outer, reduce...,
    inner`` (reduction axes just outside the vector loop; the lowering then accumulates in
    the output buffer: an init nest, then an update nest).
+   3b. Unless its reads are contiguous in the innermost reduction axis and not in the last
+   spatial axis (softmax and layer-norm statistics, reductions over the last axis; see
+   :mod:`xtvm.topi.x86.access`): then that reduction axis is vectorized whole, and
+   ``tir-vectorize`` accumulates per-lane partial results and combines them after the loop.
 4. The outermost loop with extent > 1 is ``parallel`` when every loop outside it has extent
    1 (so a batch of 1 still parallelizes over channels) and it is neither a reduction axis
    nor the vector axis, and only when the stage does at least ``min_parallel_work``
@@ -33,6 +39,7 @@ from xdsl.dialects.builtin import AnyFloat, IntegerType, TensorType
 
 from xtvm.dialects.te import ComputeOp, KernelOp, ReadOp
 from xtvm.topi.schedule import Axis, Schedule, Stage
+from xtvm.topi.x86.access import contiguous_axes, read_walking_axis
 from xtvm.topi.x86.registry import schedule_for
 
 FALLBACK_VECTOR_BITS = 512
@@ -98,12 +105,52 @@ def stage_work(st: Stage) -> int:
     return n
 
 
+def reduce_vector_axis(st: Stage, cfg: DefaultScheduleConfig) -> Axis | None:
+    """Rule 3b: the innermost reduction axis, when it (and not the last spatial axis) walks
+    the stage's reads contiguously and is long enough to fill a vector."""
+    red = st.reduce_axes
+    if not (cfg.vectorize and red) or red[-1].extent < cfg.min_vector_factor:
+        return None
+    spatial_ok, reduce_ok = contiguous_axes(st)
+    if not reduce_ok:
+        return None
+    axes = st.axes
+    assert st.compute is not None
+    t = st.compute.result.type
+    assert isinstance(t, TensorType)
+    lanes = cfg.lanes(t.element_type)
+    if spatial_ok and vector_factor(axes[-1].extent, lanes, cfg.min_vector_factor) is not None:
+        return None  # rule 2 applies: whole vectors of outputs, no horizontal reductions
+    return red[-1]
+
+
+TRANSPOSE_TILE = 8
+
+
+def tile_transpose(st: Stage, cfg: DefaultScheduleConfig) -> Axis | None:
+    """Rule 2b: a copy that reads contiguously along another axis than its last one (a
+    transpose) loops over ``TRANSPOSE_TILE``-square tiles of (that axis, the last axis), so
+    the lines it reads and the lines it writes both stay in L1; returns the inner last axis."""
+    k = read_walking_axis(st) if cfg.vectorize else None
+    if k is None:
+        return None
+    a, last = st.axes[k], st.axes[-1]
+    t = TRANSPOSE_TILE
+    if a.extent % t or last.extent % t:
+        return None
+    return st.tile(a, last, t, t)[3]
+
+
 def schedule_stage(st: Stage, cfg: DefaultScheduleConfig) -> None:
     """Rules 2-4 for one non-inlined stage."""
     axes = st.axes
     red = st.reduce_axes
-    inner: Axis | None = None
-    if axes and cfg.vectorize:
+    inner: Axis | None = reduce_vector_axis(st, cfg)
+    if inner is not None:
+        st.vectorize(inner)  # tir-vectorize strip-mines it and keeps per-lane partials
+    elif (tiled := tile_transpose(st, cfg)) is not None:
+        inner = tiled
+    elif axes and cfg.vectorize:
         assert st.compute is not None
         t = st.compute.result.type
         assert isinstance(t, TensorType)

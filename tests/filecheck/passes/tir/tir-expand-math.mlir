@@ -24,3 +24,24 @@ tir.prim_func @erf(%a: memref<8xf32>, %b: memref<8xf64>) {
   vector.store %t, %a[%c0] : memref<8xf32>, vector<8xf32>
   tir.return
 }
+
+// A vector f32 exp becomes polynomial code with the exponent built in the bits (no expf
+// call per lane); a scalar one stays a call.
+// CHECK-LABEL: tir.prim_func @exp
+// CHECK-NOT:   math.exp %{{.*}} : vector<8xf32>
+// CHECK:       math.floor %{{.*}} : vector<8xf32>
+// CHECK:       llvmx.fptosi %{{.*}} : vector<8xf32> to vector<8xi32>
+// CHECK:       arith.shli %{{.*}} : vector<8xi32>
+// CHECK:       arith.bitcast %{{.*}} : vector<8xi32> to vector<8xf32>
+// CHECK:       llvmx.fcmp "uno"
+// CHECK:       math.exp %{{.*}} : f32
+tir.prim_func @exp(%a: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %v = vector.load %a[%c0] : memref<8xf32>, vector<8xf32>
+  %e = math.exp %v : vector<8xf32>
+  vector.store %e, %a[%c0] : memref<8xf32>, vector<8xf32>
+  %s = memref.load %a[%c0] : memref<8xf32>
+  %se = math.exp %s : f32
+  memref.store %se, %a[%c0] : memref<8xf32>
+  tir.return
+}
