@@ -25,9 +25,9 @@ _LOWER = "convert-relay-to-te,te-dedup-kernels,convert-te-to-tir,tir-simplify,ti
 # Constants first (so BN parameters and neutral operands computed from constants are real
 # constants), then BN folding, then clean-up; fusion last.
 _GRAPH = "relay-fold-constant,relay-simplify-inference,relay-simplify,relay-cse,relay-dce"
-# Blocked conv layouts and packed dense weights; the folding after it re-lays-out the weights
-# once, at compile time.
-_LAYOUT = "relay-alter-layout,relay-fold-constant"
+# Transposed convolutions become regular ones (so they get blocked too); blocked conv layouts
+# and packed dense weights; the folding after it re-lays-out the weights once, at compile time.
+_LAYOUT = "relay-decompose-conv-transpose,relay-alter-layout,relay-fold-constant"
 PIPELINES: dict[str, str] = {
     "O0": f"relay-fuse-ops{{max-depth=1}},{_LOWER}",
     "O1": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
