@@ -170,6 +170,9 @@ AVX2 = DefaultScheduleConfig(vector_bits=256, min_parallel_work=0)
         dict(depthwise=True, size=(3, 17), epilogue="bias_relu", cfg=AVX2),  # ragged
         dict(o=32, size=(14, 14), cfg=AVX2),  # 2 rows x 2 columns x 2 channel blocks
         dict(o=12, ob=12, size=(4, 4), cfg=AVX2),  # a block of 1.5 vectors
+        # many input channels: a row of tiles accumulates chunk by chunk of channel blocks
+        dict(c=64, o=16, size=(5, 9), epilogue="bias_relu", cfg=AVX2),
+        dict(c=96, o=16, size=(4, 6), cfg=AVX2),
     ],
     ids=[
         "3x3-bias-relu",
@@ -188,6 +191,8 @@ AVX2 = DefaultScheduleConfig(vector_bits=256, min_parallel_work=0)
         "depthwise-ragged",
         "rows-tile",
         "ob12",
+        "channel-chunks-bias-relu",
+        "channel-chunks",
     ],
 )
 def test_conv2d_nchwc_matches_numpy(case):
@@ -202,6 +207,16 @@ def test_conv2d_nchwc_matches_numpy(case):
         ops.count("te.compute_inline")
         == {None: 0, "bias_relu": 1, "residual": 0}[case.get("epilogue")]
     )
+
+
+def test_many_input_channels_are_chunked():
+    """Wide reductions sweep a row of tiles per chunk of input channels: the accumulator
+    stage spans the row (its compute_at is outside the output's column loop) and its
+    channel-block axis is split."""
+    k = run_conv(c=64, o=16, size=(5, 9), cfg=AVX2, run=False)
+    ops = schedule_ops(k)
+    few = schedule_ops(run_conv(c=8, o=16, size=(5, 9), cfg=AVX2, run=False))
+    assert ops.count("te.split") > few.count("te.split")
 
 
 def test_small_work_stays_serial():

@@ -185,10 +185,13 @@ def _annotate_tile(st: Stage, inner: list[Axis], cfg: DefaultScheduleConfig) -> 
         st.vectorize(vec)
 
 
-def _tile_output(out: Stage, tile: ConvTile, cfg: DefaultScheduleConfig, work: int) -> Axis:
+def _tile_output(
+    out: Stage, tile: ConvTile, cfg: DefaultScheduleConfig, work: int
+) -> tuple[Axis, Axis]:
     """Loops of the output (or epilogue) stage: ``fused(n, oc_block_outer, oh_outer),
     [oc_outer], ow_outer, [oc_block_inner], [oh_inner], ow_inner, [oc_mid], oc_lane``;
-    returns ``ow_outer``, where the accumulator tile is computed."""
+    returns ``ow_outer``, where the accumulator tile is computed, and the loop just outside
+    it, where a whole row of tiles is (see :func:`channel_chunk`)."""
     n, ocb, oh, ow, oc = out.axes
     tile_loops: list[Axis] = []
     if tile.oc_blocks > 1:
@@ -205,19 +208,54 @@ def _tile_output(out: Stage, tile: ConvTile, cfg: DefaultScheduleConfig, work: i
     if cfg.parallel and work >= cfg.min_parallel_work and outer.extent > 1:
         out.parallel(outer)
     _annotate_tile(out, tile_loops, cfg)
-    return owo
+    return owo, oco if oco is not None else outer
 
 
-def _schedule_accumulator(acc: Stage, tile: ConvTile, cfg: DefaultScheduleConfig) -> None:
+# Weights of one input-channel chunk for one tile's output channels should stay in L1
+# (half of a 32 KiB L1d) while the chunk sweeps a whole row of tiles.
+WEIGHT_CHUNK_BYTES = 16 * 1024
+
+
+def channel_chunk(conv: Stage, tile: ConvTile) -> int | None:
+    """Input-channel blocks per chunk when the tile's weights overflow L1, else ``None``.
+
+    Each tile otherwise streams all ``C_in * KH * KW`` weights of its output channels and
+    reuses each only ``ow_block`` times: with hundreds of input channels that is an L2
+    stream per tile. Chunked, a row of tiles accumulates one chunk of input channels at a
+    time, so each weight is reused across the whole row."""
+    if len(conv.reduce_extents) != 4:
+        return None  # depthwise: no channel reduction
+    icb, kh, kw, cb = conv.reduce_extents
+    per_block = cb * kh * kw * tile.channel_vectors * tile.lanes * 4
+    chunk = max(1, WEIGHT_CHUNK_BYTES // per_block)
+    if chunk >= icb:
+        return None
+    while icb % chunk:
+        chunk -= 1
+    return chunk
+
+
+def _schedule_accumulator(
+    acc: Stage, tile: ConvTile, cfg: DefaultScheduleConfig, chunk: int | None = None
+) -> None:
     """Loops of the accumulator stage (spanning one tile): the reduction outside (channel
-    blocks, kernel rows, kernel columns, channels of a block), then the register block."""
+    blocks, kernel rows, kernel columns, channels of a block), then the register block.
+    With ``chunk`` it spans a row of tiles: ``icb_outer, ow_outer, icb_inner, kh, kw, ic,
+    tile`` (the lowering initializes the row, then accumulates chunk by chunk)."""
     n, ocb, oh, ow, oc = acc.axes
     _, inner = _split_channels(acc, oc, tile)
     tile_loops = [ocb] if tile.oc_blocks > 1 else []
     tile_loops += [oh] if tile.oh_block > 1 else []
-    tile_loops += [ow, *inner]
     outer = [a for a in (n, ocb, oh) if a not in tile_loops]
-    acc.reorder(*outer, *acc.reduce_axes, *tile_loops)
+    red = acc.reduce_axes
+    if chunk is None:
+        tile_loops += [ow, *inner]
+        acc.reorder(*outer, *red, *tile_loops)
+    else:
+        owo, owi = acc.split(ow, tile.ow_block)
+        ico, ici = acc.split(red[0], chunk)
+        tile_loops += [owi, *inner]
+        acc.reorder(*outer, ico, owo, ici, *red[1:], *tile_loops)
     _annotate_tile(acc, tile_loops, cfg)
 
 
@@ -239,11 +277,12 @@ def schedule_conv2d_nchwc(
     work = 1
     for e in [*conv.shape, *conv.reduce_extents]:
         work *= e
+    chunk = channel_chunk(conv, tile) if cfg.conv_channel_chunks else None
     if epilogue is None:
         acc = conv.cache_write()
         out = conv
     else:
         acc, out = conv, epilogue
-    owo = _tile_output(out, tile, cfg, work)
-    acc.compute_at(out, owo)
-    _schedule_accumulator(acc, tile, cfg)
+    owo, row = _tile_output(out, tile, cfg, work)
+    acc.compute_at(out, owo if chunk is None else row)
+    _schedule_accumulator(acc, tile, cfg, chunk)

@@ -65,6 +65,7 @@ class DefaultScheduleConfig:
     parallel: bool = True
     inline_injective: bool = True
     operator_schedules: bool = True  # use the tag-specific schedules of x86.registry
+    conv_channel_chunks: bool = True  # convs with many input channels: cache-block them
     # below this many scalar operations a stage runs on one thread: a fork/join costs
     # microseconds, and spinning worker threads slow down everything else on a small machine
     min_parallel_work: int = 1 << 15
