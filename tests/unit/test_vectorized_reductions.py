@@ -230,6 +230,27 @@ def test_reduce_sum_int32() -> None:
     np.testing.assert_array_equal(lib(x=x), x.sum(-1, dtype=np.int32))
 
 
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+@pytest.mark.parametrize("n", [7, 100])
+def test_arg_reduce_last_axis(op: str, n: int) -> None:
+    """The index stage is a min over ``select(hit, index, n)``: an i64 vector reduction whose
+    lanes count up (first index wins among ties; NaN counts as the extreme value)."""
+    x = RNG.integers(-3, 3, (5, n)).astype(np.float32)  # many ties
+    x[1, n // 2] = np.nan
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x"], ["y"], axis=-1, keepdims=0)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, n])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    lib = _build(onnx.shape_inference.infer_shapes(model), x.shape)
+    assert "vector.reduction <minsi>" in lib.get_source("tir")
+    want = (np.argmax if op == "ArgMax" else np.argmin)(x, axis=-1)
+    np.testing.assert_array_equal(lib(x=x), want)
+
+
 # -- what the compiler emits -----------------------------------------------------------------
 
 
