@@ -114,6 +114,9 @@ def main() -> int:
             "XTVM_NUM_THREADS",
         ):
             env[var] = str(t)
+        # engines alternate in one process: an idle pool that spins (libgomp's default, and
+        # onnxruntime's, see harness._ort_session) steals the cores the next engine needs
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         cmd = [sys.executable, str(HERE / "run.py"), "--worker", str(t), "--suite", args.suite]
         if args.quick:
             cmd.append("--quick")
