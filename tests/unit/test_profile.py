@@ -128,13 +128,14 @@ def test_profiled_model_matches_plain_and_names_every_kernel(builds) -> None:
     assert all(r.calls == repeat * sites[r.name] for r in report.kernel_rows)
     assert report.rows[-1].calls == report.runs == repeat
     assert all(r.total_ms > 0 for r in report.rows)
-    # Sorted by cost; the rows add up to the time measured inside the module, which is
-    # most of (and never more than) the time measured around the calls from Python.
+    # Sorted by cost; the rows add up to the time measured inside the module, which is never
+    # more than the time measured around the calls from Python. (No lower bounds: on a
+    # loaded machine the share of a tiny model's run spent outside the kernels varies.)
     costs = [r.total_ms for r in report.kernel_rows]
     assert costs == sorted(costs, reverse=True)
     assert sum(r.total_ms for r in report.rows) == pytest.approx(report.total_ms)
-    assert sum(costs) >= 0.9 * report.total_ms
-    assert 0.5 * report.wall_ms <= report.total_ms <= report.wall_ms
+    assert sum(costs) <= report.total_ms * (1 + 1e-9)
+    assert report.total_ms <= report.wall_ms
     assert sum(r.percent for r in report.rows) == pytest.approx(100.0)
     table = str(report)
     for name in names:
