@@ -9,7 +9,7 @@ arithmetic from the window's clipped extent and cast to float.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from xtvm.dialects.relay.base import pool_out_dim
 from xtvm.topi.builder import Tensor
@@ -56,12 +56,48 @@ def _pool_input(
     return pad(data, (0, 0, top, left), (0, 0, bottom, right), value)
 
 
-def _out_hw(data, ks, strides, padding, dilation, ceil_mode) -> tuple[int, int]:
-    _, _, h, w = data.shape
+def pool_out_hw(h: int, w: int, ks, strides, padding, dilation, ceil_mode: bool) -> tuple[int, int]:
+    """Output height and width of a 2-D pool over an ``h x w`` input (any layout)."""
     return (
         pool_out_dim(h, ks[0], strides[0], padding[0], padding[2], dilation[0], ceil_mode),
         pool_out_dim(w, ks[1], strides[1], padding[1], padding[3], dilation[1], ceil_mode),
     )
+
+
+def _out_hw(data, ks, strides, padding, dilation, ceil_mode) -> tuple[int, int]:
+    _, _, h, w = data.shape
+    return pool_out_hw(h, w, ks, strides, padding, dilation, ceil_mode)
+
+
+def window_divisor(
+    dtype, hw, out_hw, pool_size, strides, padding, dilation, count_include_pad: bool
+) -> Callable[[Expr, Expr], Expr]:
+    """``count(y, x)``: the average pool's divisor at output ``(y, x)``, a constant when every
+    window counts the same taps (see ``avg_pool2d``; shared by the blocked layout)."""
+    (h, w), (oh, ow), (kh, kw) = hw, out_hw, pool_size
+    (sh, sw), (dh, dw) = strides, dilation
+    top, left, bottom, right = padding
+    lo_h, hi_h = (-top, h + bottom) if count_include_pad else (0, h)
+    lo_w, hi_w = (-left, w + right) if count_include_pad else (0, w)
+    ch_ = _window_counts(h, kh, sh, top, dh, oh, lo_h, hi_h)
+    cw_ = _window_counts(w, kw, sw, left, dw, ow, lo_w, hi_w)
+
+    def count(y: Expr, x: Expr) -> Expr:
+        if len(set(ch_)) == 1 and len(set(cw_)) == 1:
+            return const(float(ch_[0] * cw_[0]), dtype)
+        cy = (
+            const(ch_[0], y.type)
+            if len(set(ch_)) == 1
+            else _count_expr(y, kh, sh, top, dh, lo_h, hi_h)
+        )
+        cx = (
+            const(cw_[0], x.type)
+            if len(set(cw_)) == 1
+            else _count_expr(x, kw, sw, left, dw, lo_w, hi_w)
+        )
+        return cast(cy * cx, dtype)
+
+    return count
 
 
 def max_pool2d(
@@ -108,27 +144,12 @@ def avg_pool2d(
         return sum_(lambda ry, rx: src[b, ch, y * sh + ry * dh, x * sw + rx * dw], (kh, kw))
 
     total = data.builder.compute((n, c, oh, ow), window_sum, f"{name}_sum", tag="pool_sum")
-    lo_h, hi_h = (-top, h + bottom) if count_include_pad else (0, h)
-    lo_w, hi_w = (-left, w + right) if count_include_pad else (0, w)
-    ch_ = _window_counts(h, kh, sh, top, dh, oh, lo_h, hi_h)
-    cw_ = _window_counts(w, kw, sw, left, dw, ow, lo_w, hi_w)
+    count = window_divisor(
+        data.dtype, (h, w), (oh, ow), pool_size, strides, padding, dilation, count_include_pad
+    )
 
     def divide(b: Expr, ch: Expr, y: Expr, x: Expr) -> Expr:
-        if len(set(ch_)) == 1 and len(set(cw_)) == 1:
-            count: Expr = const(float(ch_[0] * cw_[0]), data.dtype)
-        else:
-            cy = (
-                const(ch_[0], y.type)
-                if len(set(ch_)) == 1
-                else _count_expr(y, kh, sh, top, dh, lo_h, hi_h)
-            )
-            cx = (
-                const(cw_[0], x.type)
-                if len(set(cw_)) == 1
-                else _count_expr(x, kw, sw, left, dw, lo_w, hi_w)
-            )
-            count = cast(cy * cx, data.dtype)
-        return total[b, ch, y, x] / count
+        return total[b, ch, y, x] / count(y, x)
 
     return data.builder.compute((n, c, oh, ow), divide, name, tag="elemwise")
 

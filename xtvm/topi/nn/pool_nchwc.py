@@ -9,20 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xtvm.dialects.relay.base import pool_out_dim
 from xtvm.topi.builder import Tensor
 from xtvm.topi.expr import Expr, const
-from xtvm.topi.intrin import cast, max_, sum_
+from xtvm.topi.intrin import max_, sum_
 from xtvm.topi.nn.pad import pad
-from xtvm.topi.nn.pool import _count_expr, _window_counts
+from xtvm.topi.nn.pool import pool_out_hw, window_divisor
 
 
 def _out_hw(data: Tensor, ks, strides, padding, dilation, ceil_mode) -> tuple[int, int]:
     _, _, h, w, _ = data.shape
-    return (
-        pool_out_dim(h, ks[0], strides[0], padding[0], padding[2], dilation[0], ceil_mode),
-        pool_out_dim(w, ks[1], strides[1], padding[1], padding[3], dilation[1], ceil_mode),
-    )
+    return pool_out_hw(h, w, ks, strides, padding, dilation, ceil_mode)
 
 
 def _padded(data: Tensor, ks, strides, padding, dilation, out_hw, value: float) -> Tensor:
@@ -84,27 +80,12 @@ def avg_pool2d_nchwc(
 
     shape = (n, cblocks, oh, ow, cb)
     total = data.builder.compute(shape, window_sum, f"{name}_sum", tag="pool_sum")
-    lo_h, hi_h = (-top, h + bottom) if count_include_pad else (0, h)
-    lo_w, hi_w = (-left, w + right) if count_include_pad else (0, w)
-    ch_ = _window_counts(h, kh, sh, top, dh, oh, lo_h, hi_h)
-    cw_ = _window_counts(w, kw, sw, left, dw, ow, lo_w, hi_w)
+    count = window_divisor(
+        data.dtype, (h, w), (oh, ow), pool_size, strides, padding, dilation, count_include_pad
+    )
 
     def divide(b: Expr, c: Expr, y: Expr, x: Expr, ci: Expr) -> Expr:
-        if len(set(ch_)) == 1 and len(set(cw_)) == 1:
-            count: Expr = const(float(ch_[0] * cw_[0]), data.dtype)
-        else:
-            cy = (
-                const(ch_[0], y.type)
-                if len(set(ch_)) == 1
-                else _count_expr(y, kh, sh, top, dh, lo_h, hi_h)
-            )
-            cx = (
-                const(cw_[0], x.type)
-                if len(set(cw_)) == 1
-                else _count_expr(x, kw, sw, left, dw, lo_w, hi_w)
-            )
-            count = cast(cy * cx, data.dtype)
-        return total[b, c, y, x, ci] / count
+        return total[b, c, y, x, ci] / count(y, x)
 
     return data.builder.compute(shape, divide, name, tag="elemwise")
 
