@@ -94,8 +94,11 @@ def measure(
         one = max(time.perf_counter() - t0, 1e-7)
         number[key] = max(1, int(min_round_s / one))
         m.times_ms[key] = []
-    for _ in range(rounds):
-        for key, fn in engines.items():
+    order = list(engines)
+    for r in range(rounds):
+        # rotate who goes first, so no engine always follows the same neighbour
+        for key in order[r % len(order) :] + order[: r % len(order)]:
+            fn = engines[key]
             n = number[key]
             t0 = time.perf_counter()
             for _ in range(n):

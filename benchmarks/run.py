@@ -117,6 +117,9 @@ def main() -> int:
         # engines alternate in one process: an idle pool that spins (libgomp's default, and
         # onnxruntime's, see harness._ort_session) steals the cores the next engine needs
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # OpenBLAS workers spin about 0.1 s after each call (2^28 cycles) unless told to
+        # sleep after 2^4: measured, that spin made the engine run after numpy 2x slower
+        env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
         cmd = [sys.executable, str(HERE / "run.py"), "--worker", str(t), "--suite", args.suite]
         if args.quick:
             cmd.append("--quick")
