@@ -1,9 +1,12 @@
-"""Softmax in three stages: a max reduction, a sum of shifted exponentials, a scaling.
+"""Softmax in four stages: a max reduction, the shifted exponentials, their sum, a scaling.
 
-The exponentials are recomputed in the last stage rather than stored: with the inline
-vector ``exp`` of ``tir-vectorize`` that costs less than writing and re-reading a tensor
-the size of the input. The last stage multiplies by the reciprocal of the sum (one division
-per row instead of one per element; within an ulp of dividing)."""
+The exponentials are a stage of their own (``softmax_exp``) so each is evaluated once: both
+the sum and the scaling read it. A schedule that inlines it (the generic default rules do
+inline elementwise stages) gets the older form back, recomputing ``exp`` in the last stage
+instead of storing it; the x86 schedule (:mod:`xtvm.topi.x86.softmax`) keeps it and computes
+it one row at a time next to that row's maximum, so it stays in cache for the sum and the
+scaling. The last stage multiplies by the reciprocal of the sum (one division per row
+instead of one per element; within an ulp of dividing)."""
 
 from __future__ import annotations
 
@@ -26,15 +29,16 @@ def softmax(x: Tensor, axis: int = -1, name: str = "softmax") -> Tensor:
     mx = kb.compute(
         red_shape, lambda *i: max_(lambda r: x[at(i, r)], (k,)), f"{name}_max", tag="softmax_max"
     )
+    e = kb.compute(x.shape, lambda *i: exp(x[i] - mx[at(i, 0)]), f"{name}_exp", tag="softmax_exp")
     total = kb.compute(
         red_shape,
-        lambda *i: sum_(lambda r: exp(x[at(i, r)] - mx[at(i, 0)]), (k,)),
+        lambda *i: sum_(lambda r: e[at(i, r)], (k,)),
         f"{name}_sum",
         tag="softmax_sum",
     )
     return kb.compute(
         x.shape,
-        lambda *i: exp(x[i] - mx[at(i, 0)]) * (1.0 / total[at(i, 0)]),
+        lambda *i: e[i] * (1.0 / total[at(i, 0)]),
         name,
         tag="softmax_output",
     )

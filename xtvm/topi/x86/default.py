@@ -25,7 +25,9 @@ Rules (applied to every ``te.kernel`` the relay lowering produces):
 
 5. A stage whose compute ``tag`` has an operator schedule (:mod:`xtvm.topi.x86.registry`:
    packed dense, blocked convolutions) is scheduled by it instead, together with the
-   elementwise epilogue that consumes it when there is one (see ``_epilogue``).
+   elementwise epilogue that consumes it when there is one (see ``_epilogue``). A schedule
+   registered with ``keep`` (softmax's exponentials) also keeps its elementwise stage out of
+   rule 1 and may schedule the stages around it (the ones it returns).
 
 The knobs live in :class:`DefaultScheduleConfig`.
 """
@@ -40,7 +42,7 @@ from xdsl.dialects.builtin import AnyFloat, IntegerType, TensorType
 from xtvm.dialects.te import ComputeOp, KernelOp, ReadOp
 from xtvm.topi.schedule import Axis, Schedule, Stage
 from xtvm.topi.x86.access import contiguous_axes, read_walking_axis
-from xtvm.topi.x86.registry import schedule_for
+from xtvm.topi.x86.registry import keeps_buffer, schedule_for
 
 FALLBACK_VECTOR_BITS = 512
 
@@ -187,27 +189,33 @@ def apply_default_schedule(
     outputs = set(kernel.return_op.values)
     kept = []
     for c in kernel.computes:
-        if cfg.inline_injective and c.reduce is None and c.result not in outputs:
+        keep = cfg.operator_schedules and keeps_buffer(_tag(c))
+        if cfg.inline_injective and c.reduce is None and c.result not in outputs and not keep:
             s.stage(c).compute_inline()
         else:
             kept.append(c)
     done: set[ComputeOp] = set()
     if cfg.operator_schedules and cfg.inline_injective:
         for c in kept:
-            fn = schedule_for(c.tag.data if c.tag is not None else None)
+            fn = schedule_for(_tag(c))
             if fn is None or c in done:
                 continue
             epi = None if c.result in outputs else _epilogue(kernel, c, kept)
-            if c.result not in outputs and epi is None:
+            if c.result not in outputs and epi is None and not keeps_buffer(_tag(c)):
                 continue  # an anchor feeding a reduction or several outputs: default rules
-            fn(s, s.stage(c), s.stage(epi) if epi is not None else None, cfg)
+            more = fn(s, s.stage(c), s.stage(epi) if epi is not None else None, cfg)
             done.add(c)
+            done.update(st.compute for st in more or () if st.compute is not None)
             if epi is not None:
                 done.add(epi)
     for c in kept:
         if c not in done:
             schedule_stage(s.stage(c), cfg)
     return s
+
+
+def _tag(c: ComputeOp) -> str | None:
+    return c.tag.data if c.tag is not None else None
 
 
 def _epilogue(kernel: KernelOp, anchor: ComputeOp, kept: list[ComputeOp]) -> ComputeOp | None:
