@@ -5,7 +5,8 @@ with an optional consumer, or a 2-D stencil over a zero-padded input) and a rand
 schedule (splits with any factor, tiles, fuses of adjacent axes, reorders, parallel /
 vectorize / unroll, compute_inline of elementwise producers, compute_at, cache_write,
 cache_read of inputs, staged at the root or inside their reader's loops); the
-lowered tir (half the time after tir-simplify, tir-loop-partition and tir-unroll) runs in
+lowered tir (half the time after tir-simplify, tir-loop-partition, tir-unroll
+and tir-storage-rewrite) runs in
 the interpreter and must match numpy. Inputs are small integers so
 every reduction order gives the same float result.
 """
@@ -25,6 +26,7 @@ from xtvm.context import make_context
 from xtvm.lowering.te_to_tir.convert import ConvertTeToTirPass
 from xtvm.passes.tir.loop_partition import TirLoopPartitionPass
 from xtvm.passes.tir.simplify import TirSimplifyPass
+from xtvm.passes.tir.storage_rewrite import TirStorageRewritePass
 from xtvm.passes.tir.unroll import TirUnrollPass
 
 
@@ -72,7 +74,7 @@ BINOPS = {"addf": np.add, "subf": np.subtract, "mulf": np.multiply, "maximumf": 
 @st.composite
 def chain(draw) -> Problem:
     m, n = draw(st.integers(1, 6)), draw(st.integers(1, 7))
-    ops = draw(st.lists(st.sampled_from(sorted(BINOPS)), min_size=1, max_size=3))
+    ops = draw(st.lists(st.sampled_from(sorted(BINOPS)), min_size=1, max_size=5))
     stages, prev, others = [], "A", []
     for k, op in enumerate(ops):
         other = draw(st.sampled_from(["A", "B"]))
@@ -307,7 +309,9 @@ def scheduled(draw):
         users = [u + ".local" if u + ".local" in final else u for u in users]
         if len(users) == 1 and attach.get(users[0]) != "inline" and final.get(users[0]):
             if draw(st.booleans()):
-                w.lines.append(f"te.compute_at {cache}, {draw(st.sampled_from(final[users[0]]))[0]}")
+                w.lines.append(
+                    f"te.compute_at {cache}, {draw(st.sampled_from(final[users[0]]))[0]}"
+                )
     return prob, w.lines
 
 
@@ -335,7 +339,12 @@ def test_random_schedules_preserve_results(case, rnd, post: bool) -> None:
     ConvertTeToTirPass().apply(ctx, module)
     module.verify()
     if post:  # the tir passes that rewrite loops must keep every random schedule's result
-        for p in (TirSimplifyPass(), TirLoopPartitionPass(), TirUnrollPass()):
+        for p in (
+            TirSimplifyPass(),
+            TirLoopPartitionPass(),
+            TirUnrollPass(),
+            TirStorageRewritePass(),
+        ):
             p.apply(ctx, module)
             module.verify()
     rng = np.random.default_rng(rnd.randint(0, 2**31))

@@ -11,6 +11,8 @@ vectors along the last dim). Loop bodies are ``arith``/``math``/``vector`` ops.
 * ``tir.alloc "local"|"heap"`` / ``tir.free``: scratch buffers of a kernel.
 * ``tir.workspace_buffer offset N``: a view into the module's workspace, valid in the entry
   function; intermediates live there so they are allocated once per loaded module.
+* ``tir.view %slot offset N``: a typed buffer inside a byte buffer (storage shared by
+  buffers whose lifetimes do not overlap, see ``tir-storage-rewrite``).
 * ``tir.call @k(...)``: run a kernel from the entry function.
 * ``tir.global`` / ``tir.global_ref``: constant buffers (weights) baked into the module.
 
@@ -33,6 +35,7 @@ from xdsl.dialects.builtin import (
     SymbolNameConstraint,
     SymbolRefAttr,
     TensorType,
+    i8,
     i64,
 )
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
@@ -272,6 +275,44 @@ class WorkspaceBufferOp(IRDLOperation):
             raise VerifyException("tir.workspace_buffer: only valid in the entry function")
 
 
+def _byte_size(t: MemRefType) -> int:
+    """Bytes of a static buffer (``i1`` elements take a byte each, as in the LLVM lowering)."""
+    n = max(1, getattr(t.element_type, "bitwidth", 8) // 8)
+    for d in t.get_shape():
+        n *= d
+    return n
+
+
+@irdl_op_definition
+class ViewOp(IRDLOperation):
+    """``%b = tir.view %slot offset 0 : memref<4096xi8> -> memref<32x32xf32>``: a typed buffer
+    inside a byte buffer of the same kernel. ``tir-storage-rewrite`` makes buffers whose
+    lifetimes do not overlap views of one slot."""
+
+    name = "tir.view"
+    base = operand_def(MemRefType)
+    offset = prop_def(IntegerAttr[I64])
+    buffer = result_def(MemRefType)
+    traits = traits_def(Pure())
+    assembly_format = "$base `offset` $offset attr-dict `:` type($base) `->` type($buffer)"
+
+    def __init__(self, base: SSAValue, type: MemRefType, offset: int = 0):
+        super().__init__(
+            operands=[base], properties={"offset": IntegerAttr(offset, i64)}, result_types=[type]
+        )
+
+    def verify_(self) -> None:
+        bt = self.base.type
+        assert isinstance(bt, MemRefType) and isinstance(self.buffer.type, MemRefType)
+        if bt.get_num_dims() != 1 or bt.element_type != i8:
+            raise VerifyException("tir.view: the base must be a one-dimensional i8 buffer")
+        off = self.offset.value.data
+        if off < 0 or off % 64:
+            raise VerifyException("tir.view: offset must be a non-negative multiple of 64")
+        if off + _byte_size(self.buffer.type) > _byte_size(bt):
+            raise VerifyException("tir.view: the view does not fit in its base buffer")
+
+
 @irdl_op_definition
 class CallOp(IRDLOperation):
     """``tir.call @k(%a, %b) : memref<..>, memref<..>``: run a kernel."""
@@ -333,6 +374,7 @@ TIR = Dialect(
         AllocOp,
         FreeOp,
         WorkspaceBufferOp,
+        ViewOp,
         CallOp,
         GlobalOp,
         GlobalRefOp,

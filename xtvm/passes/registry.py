@@ -21,7 +21,7 @@ _DISCOVERED = False
 # Named pipelines, by opt level. Each is a pipeline string over registered passes.
 # The relay part runs graph passes; the rest lowers step by step to the llvm dialect.
 # O0 skips constant folding and puts every op in its own kernel (no fusion).
-_LOWER = "convert-relay-to-te,te-dedup-kernels,convert-te-to-tir,tir-simplify,tir-loop-partition,tir-vectorize,tir-expand-math,tir-unroll,convert-tir-to-llvm"
+_LOWER = "convert-relay-to-te,te-dedup-kernels,convert-te-to-tir,tir-simplify,tir-loop-partition,tir-vectorize,tir-expand-math,tir-unroll,tir-storage-rewrite,convert-tir-to-llvm"
 # Constants first (so BN parameters and neutral operands computed from constants are real
 # constants), then BN folding, then clean-up; fusion last.
 _GRAPH = "relay-fold-constant,relay-simplify-inference,relay-simplify,relay-cse,relay-dce"

@@ -29,6 +29,16 @@ from xtvm.dialects import tir
 _JUNK_INT = 0x5A5A5A5A
 
 
+def _typed_view(base: np.ndarray, off: int, t: MemRefType, where: str) -> np.ndarray:
+    """Buffer of type ``t`` over bytes ``[off, ...)`` of the uint8 array ``base``."""
+    dt = np_dtype(t.element_type)
+    shape = tuple(t.get_shape())
+    n = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    if off + n > base.size:
+        raise InterpretationError(f"buffer [{off}, {off + n}) beyond {where}")
+    return base[off : off + n].view(dt).reshape(shape)
+
+
 def fresh_buffer(t: MemRefType) -> np.ndarray:
     dt = np_dtype(t.element_type)
     shape = tuple(t.get_shape())
@@ -93,14 +103,12 @@ class TirFunctions(InterpreterFunctions):
 
     @impl(tir.WorkspaceBufferOp)
     def run_workspace_buffer(self, interp: Interpreter, op: tir.WorkspaceBufferOp, args):
-        t = op.buffer.type
-        dt = np_dtype(t.element_type)
-        shape = tuple(t.get_shape())
-        off = op.offset.value.data
-        n = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
-        if off + n > self.workspace.size:
-            raise InterpretationError(f"workspace buffer [{off}, {off + n}) beyond workspace")
-        return (self.workspace[off : off + n].view(dt).reshape(shape),)
+        return (_typed_view(self.workspace, op.offset.value.data, op.buffer.type, "workspace"),)
+
+    @impl(tir.ViewOp)
+    def run_view(self, interp: Interpreter, op: tir.ViewOp, args):
+        base = args[0].view(np.uint8)
+        return (_typed_view(base, op.offset.value.data, op.buffer.type, "its base buffer"),)
 
     @impl(tir.GlobalRefOp)
     def run_global_ref(self, interp: Interpreter, op: tir.GlobalRefOp, args):

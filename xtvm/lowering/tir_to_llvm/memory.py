@@ -147,6 +147,17 @@ def _workspace(fl: FuncLowering, op: tir.WorkspaceBufferOp) -> None:
     fl.set(op.buffer, fl.emit(gep))
 
 
+@lowers(tir.ViewOp)
+def _view(fl: FuncLowering, op: tir.ViewOp) -> None:
+    base = fl.get(op.base)
+    off = op.offset.value.data
+    if off == 0:
+        fl.set(op.buffer, base)
+        return
+    gep = llvm.GEPOp.from_mixed_indices(base, [fl.const(off)], i8, inbounds=True)
+    fl.set(op.buffer, fl.emit(gep))
+
+
 @lowers(tir.GlobalRefOp)
 def _global_ref(fl: FuncLowering, op: tir.GlobalRefOp) -> None:
     name = op.global_name.root_reference.data

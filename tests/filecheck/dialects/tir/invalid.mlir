@@ -69,3 +69,27 @@ tir.prim_func @two_ivs(%a: memref<4xf32>) {
   }) : (index, index, index) -> ()
   tir.return
 }
+
+// -----
+
+// CHECK: tir.view: the base must be a one-dimensional i8 buffer
+tir.prim_func @view_base(%a: memref<4x16xf32>) {
+  %v = tir.view %a offset 0 : memref<4x16xf32> -> memref<4xf32>
+  tir.return
+}
+
+// -----
+
+// CHECK: tir.view: offset must be a non-negative multiple of 64
+tir.prim_func @view_offset(%a: memref<256xi8>) {
+  %v = tir.view %a offset 32 : memref<256xi8> -> memref<4xf32>
+  tir.return
+}
+
+// -----
+
+// CHECK: tir.view: the view does not fit in its base buffer
+tir.prim_func @view_size(%a: memref<256xi8>) {
+  %v = tir.view %a offset 192 : memref<256xi8> -> memref<32xf32>
+  tir.return
+}

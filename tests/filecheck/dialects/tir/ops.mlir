@@ -28,6 +28,10 @@ tir.prim_func @k(%a: memref<4x16xf32>, %out: memref<4x16xf32>) {
   tir.for %s = %c0 to %c4 step %c1 {
   }
   %h = tir.alloc "heap" : memref<1024xf32>
+  // CHECK: %slot = tir.alloc "local" : memref<256xi8>
+  %slot = tir.alloc "local" : memref<256xi8>
+  // CHECK: %view = tir.view %slot offset 64 : memref<256xi8> -> memref<4x8xf32>
+  %view = tir.view %slot offset 64 : memref<256xi8> -> memref<4x8xf32>
   // CHECK: tir.free %h : memref<1024xf32>
   tir.free %h : memref<1024xf32>
   tir.return

@@ -1,0 +1,223 @@
+"""``tir-storage-rewrite``: scratch buffers of a kernel share storage, and heap scratch moves
+into the module's workspace.
+
+Expects lowered tir (after ``convert-te-to-tir``; it runs last, after ``tir-unroll``).
+A kernel's top-level ``tir.alloc``s live from the first to the last top-level op that uses
+them. Buffers of one scope whose lifetimes do not overlap are assigned to one *slot* (a
+``tir.alloc`` of bytes, sized for its largest member) and become ``tir.view``s of it, so a
+kernel with a padded copy, a packed layout and an accumulator tile that never coexist
+needs the memory of the largest, not of all three. Two buffers live in the same top-level op
+never share a slot, so buffers that are live together still never alias.
+
+With ``hoist-scratch`` (the default), heap slots of kernels that only the entry function
+calls become extra buffer arguments; the entry passes each call a
+``tir.workspace_buffer`` placed first-fit among the intermediates live at that call, and
+``xtvm.workspace_bytes`` grows to cover them. Heap scratch is then allocated once per
+loaded module instead of ``aligned_alloc``/``free`` on every call (tens of MB per inference
+for the detector models, with page faults on each fresh mapping).
+
+Guarantees: results are unchanged; no heap ``tir.alloc`` remains at the top level of a
+hoisted kernel; every slot and workspace offset is 64-byte aligned. Allocations nested in
+loops (register tiles, per-thread buffers in parallel loops) are left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import FunctionType, IntegerAttr, MemRefType, ModuleOp, i8, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from xtvm.dialects import tir
+from xtvm.passes.registry import register_pass
+
+ALIGN = 64
+
+
+def _align(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+def _bytes(t: MemRefType) -> int:
+    n = max(1, getattr(t.element_type, "bitwidth", 8) // 8)
+    for d in t.get_shape():
+        n *= d
+    return max(n, 1)
+
+
+def _top_level(op: Operation, block_parent: Operation) -> Operation:
+    """The ancestor of ``op`` that sits directly in ``block_parent``'s body."""
+    while op.parent_op() is not block_parent:
+        parent = op.parent_op()
+        assert parent is not None
+        op = parent
+    return op
+
+
+@dataclass
+class _Slot:
+    scope: str
+    size: int
+    end: int
+    members: list[tir.AllocOp] = field(default_factory=list)
+
+
+def _lifetimes(f: tir.PrimFuncOp) -> list[tuple[tir.AllocOp, int, int]]:
+    """Top-level allocs whose buffer is only loaded, stored or freed (never re-viewed),
+    with the inclusive range of top-level op positions that use them. Unused ones are
+    erased."""
+    for op in list(f.block.ops):  # scratch nothing reads or writes
+        if isinstance(op, tir.AllocOp) and all(
+            isinstance(u.operation, tir.FreeOp) for u in op.buffer.uses
+        ):
+            for u in list(op.buffer.uses):
+                Rewriter.erase_op(u.operation)
+            Rewriter.erase_op(op)
+    index = {op: n for n, op in enumerate(f.block.ops)}
+    out = []
+    for op in f.block.ops:
+        if not isinstance(op, tir.AllocOp):
+            continue
+        users = [u.operation for u in op.buffer.uses if not isinstance(u.operation, tir.FreeOp)]
+        if any(isinstance(r.type, MemRefType) for u in users for r in u.results):
+            continue  # derived buffers (views) would escape this analysis
+        pos = [index[_top_level(u, f)] for u in users]
+        out.append((op, min(pos), max(pos)))
+    return out
+
+
+def assign_slots(lives: list[tuple[tir.AllocOp, int, int]]) -> list[_Slot]:
+    """Greedy interval colouring per scope: a buffer joins a free slot (last member dead
+    before its first use), preferring one already big enough and closest in size."""
+    slots: list[_Slot] = []
+    for alloc, first, last in sorted(lives, key=lambda t: (t[1], -_bytes(t[0].buffer.type))):
+        size = _align(_bytes(alloc.buffer.type))  # type: ignore[arg-type]
+        scope = alloc.scope.data
+        free = [s for s in slots if s.scope == scope and s.end < first]
+        if free:
+            slot = min(free, key=lambda s: (s.size < size, abs(s.size - size)))
+        else:
+            slot = _Slot(scope, 0, -1)
+            slots.append(slot)
+        slot.size = max(slot.size, size)
+        slot.end = last
+        slot.members.append(alloc)
+    return slots
+
+
+def _rewrite_kernel(f: tir.PrimFuncOp, hoist: bool) -> list[MemRefType]:
+    """Merge ``f``'s top-level scratch into slots; with ``hoist``, heap slots become
+    trailing arguments, whose types are returned."""
+    slots = assign_slots(_lifetimes(f))
+    ret = f.block.last_op
+    assert isinstance(ret, tir.ReturnOp)
+    new_args: list[MemRefType] = []
+    for slot in slots:
+        heap = slot.scope == "heap"
+        if len(slot.members) < 2 and not (heap and hoist):
+            continue
+        t = MemRefType(i8, [slot.size])
+        if heap and hoist:
+            base: SSAValue = f.block.insert_arg(t, len(f.block.args))
+            new_args.append(t)
+        else:
+            alloc = tir.AllocOp(t, slot.scope)
+            Rewriter.insert_op(alloc, InsertPoint.at_start(f.block))
+            base = alloc.buffer
+            if heap:
+                Rewriter.insert_op(tir.FreeOp(base), InsertPoint.before(ret))
+        base.name_hint = f"{slot.scope}_slot"
+        for member in slot.members:
+            for use in list(member.buffer.uses):
+                if isinstance(use.operation, tir.FreeOp):
+                    Rewriter.erase_op(use.operation)
+            view = tir.ViewOp(base, member.buffer.type, 0)  # type: ignore[arg-type]
+            view.buffer.name_hint = member.buffer.name_hint
+            Rewriter.replace_op(member, view)
+    if new_args:
+        ft = f.function_type
+        f.function_type = FunctionType.from_lists([*ft.inputs.data, *new_args], [])
+    return new_args
+
+
+def _hoistable(module: ModuleOp, entry: tir.PrimFuncOp | None) -> set[str]:
+    """Kernels called only by top-level ``tir.call``s of the entry function."""
+    if entry is None:
+        return set()
+    called: set[str] = set()
+    elsewhere: set[str] = set()
+    for op in module.walk():
+        if isinstance(op, tir.CallOp):
+            name = op.callee.root_reference.data
+            (called if op.parent_op() is entry else elsewhere).add(name)
+    return called - elsewhere
+
+
+def _place_scratch(entry: tir.PrimFuncOp, scratch: dict[str, list[MemRefType]]) -> None:
+    """Give each call of a hoisted kernel workspace views for its slots, first-fit among
+    the workspace buffers live at that call."""
+    ops = list(entry.block.ops)
+    index = {op: n for n, op in enumerate(ops)}
+    spans: list[tuple[int, int, int, int]] = []  # first use, last use, offset, end
+    for op in ops:
+        if isinstance(op, tir.WorkspaceBufferOp):
+            pos = [index[_top_level(u.operation, entry)] for u in op.buffer.uses]
+            if pos:
+                off = op.offset.value.data
+                spans.append((min(pos), max(pos), off, off + _bytes(op.buffer.type)))  # type: ignore[arg-type]
+    attr = entry.attributes.get("xtvm.workspace_bytes")
+    total = attr.value.data if isinstance(attr, IntegerAttr) else 0
+    for n, op in enumerate(ops):
+        if not isinstance(op, tir.CallOp):
+            continue
+        types = scratch.get(op.callee.root_reference.data)
+        if not types:
+            continue
+        busy = sorted((o, e) for a, b, o, e in spans if a <= n <= b)
+        views = []
+        for t in types:
+            size = _bytes(t)
+            off = 0
+            for o, e in busy:
+                if off + size <= o:
+                    break
+                off = max(off, _align(e))
+            busy = sorted([*busy, (off, off + size)])
+            wb = tir.WorkspaceBufferOp(t, off)
+            wb.buffer.name_hint = "scratch"
+            Rewriter.insert_op(wb, InsertPoint.before(op))
+            views.append(wb.buffer)
+            total = max(total, off + size)
+        call = tir.CallOp(op.callee.root_reference.data, [*op.args, *views])
+        call.attributes.update(op.attributes)
+        Rewriter.replace_op(op, call)
+    entry.attributes["xtvm.workspace_bytes"] = IntegerAttr(_align(total), i64)
+
+
+@register_pass
+@dataclass(frozen=True)
+class TirStorageRewritePass(ModulePass):
+    """Share kernel scratch by liveness and move heap scratch into the workspace (see the
+    module docstring)."""
+
+    name = "tir-storage-rewrite"
+
+    hoist_scratch: bool = True
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        funcs = [f for f in op.ops if isinstance(f, tir.PrimFuncOp)]
+        entry = next((f for f in funcs if f.is_entry), None)
+        hoistable = _hoistable(op, entry) if self.hoist_scratch else set()
+        scratch: dict[str, list[MemRefType]] = {}
+        for f in funcs:
+            if f.is_entry:
+                continue
+            name = f.sym_name.data
+            types = _rewrite_kernel(f, name in hoistable)
+            if types:
+                scratch[name] = types
+        if entry is not None and scratch:
+            _place_scratch(entry, scratch)
