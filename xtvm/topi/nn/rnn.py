@@ -1,7 +1,7 @@
 """``rnn_cell``: one LSTM / GRU (linear_before_reset) / RNN step as one kernel.
 
-The first stages are the recurrent products ``h @ R_gate^T`` (reductions, so they keep
-their own buffers); the last reads this step's rows of the input projection and applies
+The first stage is the recurrent product ``h @ R^T`` of all gates at once (a reduction, so
+it keeps its own buffer); the last reads this step's rows of the input projection and applies
 the gates elementwise, writing the packed new state.
 """
 
@@ -26,21 +26,20 @@ def rnn_cell(
     hid = weight.shape[1]
     batch = state.shape[0]
     kb = xw.builder
-    # one product per gate, as the equivalent dense ops would be: the steps form a serial
-    # chain, so each stage is judged for threading by its own (small) size
-    recs = [
-        kb.compute(
-            (batch, hid),
-            lambda b, n, g=g: sum_(lambda k: state[b, k] * weight[n + g * hid, k], (hid,)),
-            f"{name}_rec",
-            tag="dense",
-        )
-        for g in range(weight.shape[0] // hid)
-    ]
+    # all gates' products as one stage (the rows of R are the gates' rows, in order): one
+    # reduction loop nest, so one parallel region per step instead of one per gate (each
+    # fork/join costs more than a gate's product at small hidden sizes)
+    gates = weight.shape[0] // hid
+    rec = kb.compute(
+        (batch, gates * hid),
+        lambda b, n: sum_(lambda k: state[b, k] * weight[n, k], (hid,)),
+        f"{name}_rec",
+        tag="dense",
+    )
 
     def pre(b: Expr, g: int, j: Expr) -> tuple[Expr, Expr]:
         """Gate ``g`` at column ``j``: (input projection, recurrent product)."""
-        return xw[b * row_stride + step_begin, j + g * hid], recs[g][b, j]
+        return xw[b * row_stride + step_begin, j + g * hid], rec[b, j + g * hid]
 
     def lstm(b: Expr, j: Expr) -> Expr:
         # both halves of the packed state compute the same cell; written with j // hid and

@@ -37,8 +37,9 @@ def schedule_rnn_cell(
 
 
 def _hidden(s: Schedule, cell: Stage) -> int | None:
-    """H: the width of the cell's recurrent products (stages ``<cell>_rec*``, ``[B, H]``)."""
+    """H: the reduction extent of the cell's recurrent product (stage ``<cell>_rec``)."""
     for c in s.kernel.computes:
         if c.stage_name.data.startswith(f"{cell.name}_rec"):
-            return c.shape[-1]
+            extents = s.stage(c).reduce_extents
+            return extents[0] if len(extents) == 1 else None
     return None
