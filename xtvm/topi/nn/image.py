@@ -4,6 +4,13 @@ Every read index is clamped into the input, so no read needs a guard. Resize map
 index to an input coordinate in float32 with the same operation order as onnxruntime, so
 rounding at ``.5`` ties lands on the same side; :func:`source_coordinate` serves both the
 kernel and the numpy evaluator.
+
+Coordinates are known at compile time, so resize works out each dim's map with numpy first
+and emits integer index arithmetic where the map allows (:mod:`xtvm.topi.nn.resize_maps`):
+a nearest map ``j // s`` or ``k * j + o`` (integer up- and downsampling) costs no float math
+and a split by ``s`` makes it a copy, and a linear map along the last axis that repeats every
+``s`` outputs (integer upsampling) reads an edge-padded copy of the input at ``j // s + d``
+with per-phase constant weights, so its rows are affine loops that vectorize.
 """
 
 from __future__ import annotations
@@ -13,12 +20,13 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import math as mathd
-from xdsl.dialects.builtin import f32
+from xdsl.dialects.builtin import f32, i32
 
 from xtvm.topi.builder import Tensor
 from xtvm.topi.expr import Expr, const, emit, index, is_float
-from xtvm.topi.intrin import cast, clamp, select
+from xtvm.topi.intrin import cast, clamp, min_, select
 from xtvm.topi.nn.pad import pad as constant_pad
+from xtvm.topi.nn.resize_maps import PhasedTaps, integer_form, phased_form
 
 
 def _f32(v: float) -> float:
@@ -30,11 +38,21 @@ def _f32(v: float) -> float:
 # ----------------------------------------------------------------------------------------------
 
 
-def _mode_index(ax: Expr, size: int, before: int, mode: str) -> Expr:
-    """Input index read by output index ``ax`` along a dim padded in ``mode``."""
+def _mode_index(ax: Expr, size: int, before: int, after: int, mode: str) -> Expr:
+    """Input index read by output index ``ax`` along a dim padded in ``mode``.
+
+    Pads shorter than the dim (the usual case) need one mirror or wrap per side: two
+    compares and selects; longer ones fold by a true modulo."""
     j = ax - before
     if mode == "edge" or (mode == "reflect" and size == 1):
         return clamp(j, 0, size - 1)
+    short = before < size and after < size
+    if short and mode == "reflect":
+        inner = select(j < 0, 0 - j, j) if before else j
+        return select(inner > size - 1, 2 * (size - 1) - inner, inner) if after else inner
+    if short and mode == "wrap":
+        inner = select(j < 0, j + size, j) if before else j
+        return select(inner > size - 1, inner - size, inner) if after else inner
     period = size if mode == "wrap" else 2 * (size - 1)
     shift = period * (-(-before // period))  # makes j + shift >= 0, so % is a true modulo
     m = (j + shift) % period
@@ -60,7 +78,7 @@ def pad(
 
     def body(*i: Expr) -> Expr:
         idx = [
-            ax if b == 0 and a == 0 else _mode_index(ax, s, b, mode)
+            ax if b == 0 and a == 0 else _mode_index(ax, s, b, a, mode)
             for ax, s, b, a in zip(i, x.shape, before, after)
         ]
         return x[idx]
@@ -129,6 +147,37 @@ def resize_axes(
     return axes
 
 
+_ROUNDING = {
+    "round_prefer_floor": lambda c: np.ceil(c - np.float32(0.5)),
+    "round_prefer_ceil": lambda c: np.floor(c + np.float32(0.5)),
+    "floor": np.floor,
+    "ceil": np.ceil,
+}
+
+
+def _coordinates(coord_mode: str, n: int, out: int, scale: float) -> np.ndarray:
+    """Every output index's input coordinate, as the kernel's float32 arithmetic gives it."""
+    xs = np.arange(out, dtype=np.float32)
+    return np.asarray(source_coordinate(xs, coord_mode, n, out, scale, (0.0, 1.0)), np.float32)
+
+
+def integer_nearest(
+    coord_mode: str, nearest_mode: str, n: int, out: int, scale: float
+) -> tuple[int, int, int] | None:
+    """``(s, k, o)`` when a dim's nearest map (not ``tf_crop_and_resize``) is exactly
+    ``(k * j + o) // s`` (see :func:`~xtvm.topi.nn.resize_maps.integer_form`)."""
+    c = _coordinates(coord_mode, n, out, scale)
+    return integer_form(np.clip(_ROUNDING[nearest_mode](c).astype(np.int64), 0, n - 1), n)
+
+
+def phased_linear(coord_mode: str, n: int, out: int, scale: float) -> PhasedTaps | None:
+    """The phase form of a dim's linear map (not ``tf_crop_and_resize``), if it has one
+    (see :func:`~xtvm.topi.nn.resize_maps.phased_form`)."""
+    c = np.clip(_coordinates(coord_mode, n, out, scale), np.float32(0), np.float32(n - 1))
+    lo = np.floor(c)
+    return phased_form(lo.astype(np.int64), (c - lo).astype(np.float32), n)
+
+
 def _floor(v: Expr) -> Expr:
     return Expr(emit(mathd.FloorOp(v.value)).results[0])
 
@@ -157,9 +206,44 @@ def resize(
     """ONNX Resize without antialiasing: separable taps over the non-identity dims."""
     r = x.ndim
     axes = resize_axes(x.shape, out_shape, scales, roi, coord_mode)
+    exact = coord_mode != "tf_crop_and_resize"  # no extrapolation: maps known exactly
+    maps: dict[int, tuple[int, int, int]] = {}
+    if exact and method == "nearest":
+        for d in axes:
+            m = integer_nearest(coord_mode, nearest_mode, x.shape[d], out_shape[d], scales[d])
+            if m is not None:
+                maps[d] = m
+    phased: PhasedTaps | None = None
+    src = x
+    if exact and method == "linear" and r - 1 in axes:
+        phased = phased_linear(coord_mode, x.shape[-1], out_shape[-1], scales[-1])
+    if phased is not None:
+        n, pl, pr = x.shape[-1], phased.pad_before, phased.pad_after
+        src = x.builder.compute(
+            (*x.shape[:-1], n + pl + pr),
+            lambda *i: x[[*i[:-1], clamp(i[-1] - pl, 0, n - 1)]],
+            f"{name}_edge",
+            tag="injective,materialize",
+        )
 
     def axis_taps(d: int, i: Expr) -> tuple[list[Expr], list[Expr | None], Expr | None]:
         """(indices, weights (None: 1), out-of-roi flag) along dim ``d``."""
+        n = x.shape[d]
+        if d in maps:
+            s, k, o = maps[d]
+            return [(i * k + o) // s], [None], None
+        if phased is not None and d == r - 1:
+            return phased.taps(i)
+        if columns is not None and d == r - 1:
+            first = cast(columns[0][i], index)
+            if method == "nearest":
+                return [first], [None], None
+            w1 = columns[1][i]
+            return [first, min_(first + 1, n - 1)], [1.0 - w1, w1], None
+        return formula_taps(d, i)
+
+    def formula_taps(d: int, i: Expr) -> tuple[list[Expr], list[Expr | None], Expr | None]:
+        """The taps from the coordinate formula, in float32 arithmetic on ``i``."""
         n = x.shape[d]
         xf = cast(i, f32)
         c = source_coordinate(xf, coord_mode, n, out_shape[d], scales[d], (roi[d], roi[r + d]))
@@ -191,6 +275,32 @@ def resize(
             ws = [w / total for w in ws]
         return [clamp(t, 0, n - 1) for t in raw], ws, outside
 
+    # any other last-dim map of nearest or linear: one table of first input columns (and
+    # weights) computed once per call, so a row's outputs cost loads instead of float math
+    columns: list[Tensor] | None = None
+    if exact and method in ("nearest", "linear") and r - 1 in axes and r - 1 not in maps:
+        if phased is None:
+            out_n = out_shape[-1]
+
+            def first_column(j: Expr) -> Expr:
+                return cast(formula_taps(r - 1, j)[0][0], i32)
+
+            columns = [
+                x.builder.compute(
+                    (out_n,), first_column, f"{name}_cols", "injective,materialize", i32
+                )
+            ]
+            if method == "linear":
+
+                def weight(j: Expr) -> Expr:
+                    w = formula_taps(r - 1, j)[1][1]
+                    assert w is not None
+                    return w
+
+                columns.append(
+                    x.builder.compute((out_n,), weight, f"{name}_colw", "injective,materialize")
+                )
+
     def body(*i: Expr) -> Expr:
         taps = {d: axis_taps(d, i[d]) for d in axes}
         combos: list[tuple[dict[int, Expr], Expr | None]] = [({}, None)]
@@ -203,7 +313,7 @@ def resize(
             ]
         total: Expr | None = None
         for sel, w in combos:
-            v = x[[sel.get(d, i[d]) for d in range(r)]]
+            v = src[[sel.get(d, i[d]) for d in range(r)]]
             term = v if w is None else v * w
             total = term if total is None else total + term
         assert total is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from xtvm.topi.builder import Tensor
@@ -81,27 +82,35 @@ def transpose(x: Tensor, perm: Sequence[int] | None = None, name: str = "transpo
 
 
 def concatenate(xs: Sequence[Tensor], axis: int, name: str = "concatenate") -> Tensor:
-    """Join along ``axis``: each input is read at a clamped index and the right one selected."""
+    """Join along ``axis``: each input is read at a clamped index and the right one selected.
+
+    Along the last (contiguous) axis, when the inputs' extents share a factor ``g > 1``, the
+    axis is addressed as blocks of ``g``: ``j = g * (j // g) + j % g``, the input is chosen
+    and clamped by the block number alone. A schedule that splits the axis by ``g`` then
+    sees a choice that is uniform within a block and reads contiguous in ``j % g`` (see
+    :func:`xtvm.topi.x86.access.block_split`), so every block is one vector copy."""
     rank = xs[0].ndim
     axis %= rank
-    offsets, total = [], 0
-    for t in xs:
-        offsets.append(total)
-        total += t.shape[axis]
+    sizes = [t.shape[axis] for t in xs]
+    offsets = [sum(sizes[:k]) for k in range(len(xs))]
+    total = sum(sizes)
     shape = tuple(total if d == axis else s for d, s in enumerate(xs[0].shape))
+    g = math.gcd(*sizes) if axis == rank - 1 and len(xs) > 1 else 1
 
-    def read(t: Tensor, off: int, i: tuple[Expr, ...]) -> Expr:
-        local = i[axis] - off
+    def read(t: Tensor, off: int, i: tuple[Expr, ...], block: Expr, lane: Expr | int) -> Expr:
+        n = t.shape[axis] // g
+        local = block - off // g
         if off > 0:  # positions before this input
             local = max_(local, 0)
         if off + t.shape[axis] < total:  # positions after it
-            local = min_(local, t.shape[axis] - 1)
-        return t[(*i[:axis], local, *i[axis + 1 :])]
+            local = min_(local, n - 1)
+        return t[(*i[:axis], local * g + lane, *i[axis + 1 :])]
 
     def body(*i: Expr) -> Expr:
-        v = read(xs[-1], offsets[-1], i)
+        block, lane = (i[axis] // g, i[axis] % g) if g > 1 else (i[axis], 0)
+        v = read(xs[-1], offsets[-1], i, block, lane)
         for t, off in reversed(list(zip(xs[:-1], offsets[:-1]))):
-            v = select(i[axis] < off + t.shape[axis], read(t, off, i), v)
+            v = select(block < (off + t.shape[axis]) // g, read(t, off, i, block, lane), v)
         return v
 
     return xs[0].builder.compute(shape, body, name, tag="injective")

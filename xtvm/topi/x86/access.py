@@ -10,6 +10,11 @@ axis ``r``, while its own output (``[n, 1]``) gives the spatial axis nothing to 
 Reads are followed through stages that will be inlined (a fused residual add feeding a
 layer norm reads ``a[i, r] + b[i, r]``). Indices are analysed as affine forms over the
 axes; anything else (clamps, ``//``, ``%``) counts as moving in an unknown way.
+
+A last axis that reaches the reads as ``j // g`` and ``j % g`` (a concatenation along it,
+an integer-factor nearest upsampling) is analysed once more as ``j = g * jo + ji`` with
+``jo``, ``ji`` known ranges, where ``//`` and ``%`` resolve as ``tir-simplify`` will
+resolve them after a split by ``g`` (:func:`block_split`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class Lin:
 
     coefs: dict[object, int] = field(default_factory=dict)
     opaque: frozenset = frozenset()
+    const: int = 0
 
     def deps(self) -> set:
         return {k for k, c in self.coefs.items() if c} | set(self.opaque)
@@ -37,10 +43,10 @@ class Lin:
         coefs = dict(self.coefs)
         for k, c in other.coefs.items():
             coefs[k] = coefs.get(k, 0) + scale * c
-        return Lin(coefs, self.opaque | other.opaque)
+        return Lin(coefs, self.opaque | other.opaque, self.const + scale * other.const)
 
     def times(self, k: int) -> Lin:
-        return Lin({a: c * k for a, c in self.coefs.items()}, self.opaque)
+        return Lin({a: c * k for a, c in self.coefs.items()}, self.opaque, self.const * k)
 
 
 def _const(v: SSAValue) -> int | None:
@@ -51,20 +57,63 @@ def _const(v: SSAValue) -> int | None:
     return None
 
 
-class _Reads:
-    """Every (tensor, index forms) a stage's body reads from a buffer."""
+_DIVS = (arith.DivSIOp, arith.DivUIOp, arith.FloorDivSIOp)
+_REMS = (arith.RemSIOp, arith.RemUIOp)
 
-    def __init__(self, inlined: set[SSAValue], computes: dict[SSAValue, te.ComputeOp]):
+
+class _Reads:
+    """Every (tensor, index forms) a stage's body reads from a buffer.
+
+    ``ranges`` (inclusive, per axis symbol) let ``x // c`` and ``x % c`` resolve when ``x``
+    is ``c * q + r`` with ``0 <= r < c``; ``divisors`` collects the constants ``c`` of the
+    unresolved ones whose dividend moves with a symbol of ``watch``."""
+
+    def __init__(
+        self,
+        inlined: set[SSAValue],
+        computes: dict[SSAValue, te.ComputeOp],
+        ranges: dict[object, tuple[int, int]] | None = None,
+        watch: frozenset = frozenset(),
+    ):
         self.inlined = inlined
         self.computes = computes
         self.found: list[tuple[SSAValue, list[Lin]]] = []
+        self.ranges = ranges or {}
+        self.watch = watch
+        self.divisors: set[int] = set()
+
+    def _range(self, f: Lin) -> tuple[int, int] | None:
+        if f.opaque:
+            return None
+        lo = hi = f.const
+        for k, c in f.coefs.items():
+            r = self.ranges.get(k)
+            if r is None:
+                return None
+            lo, hi = lo + min(c * r[0], c * r[1]), hi + max(c * r[0], c * r[1])
+        return lo, hi
+
+    def _divmod(self, op: arith.DivSIOp, env: dict[SSAValue, Lin]) -> Lin | None:
+        """``x // c`` or ``x % c`` as an affine form, when the ranges make it one."""
+        c = _const(op.rhs)
+        if c is None or c <= 0:
+            return None
+        f = self.form(op.lhs, env)
+        q = Lin({k: x // c for k, x in f.coefs.items() if x % c == 0}, const=f.const // c)
+        r = Lin({k: x for k, x in f.coefs.items() if x % c}, const=f.const % c)
+        rr, qr = self._range(r), self._range(q)
+        if rr is None or qr is None or rr[0] < 0 or rr[1] >= c or qr[0] < 0:
+            if self.watch & f.deps():
+                self.divisors.add(c)
+            return None
+        return q if isinstance(op, _DIVS) else r
 
     def form(self, v: SSAValue, env: dict[SSAValue, Lin]) -> Lin:
         if v in env:
             return env[v]
         c = _const(v)
         if c is not None:
-            return Lin()
+            return Lin(const=c)
         op = v.owner
         if isinstance(op, arith.AddiOp | arith.SubiOp):
             a, b = self.form(op.lhs, env), self.form(op.rhs, env)
@@ -74,6 +123,10 @@ class _Reads:
                 k = _const(y)
                 if k is not None:
                     return self.form(x, env).times(k)
+        if isinstance(op, _DIVS + _REMS):
+            got = self._divmod(op, env)
+            if got is not None:
+                return got
         if isinstance(v, BlockArgument) or not hasattr(op, "operands"):
             return Lin()  # defined outside every analysed body: invariant
         deps: set = set()
@@ -109,8 +162,14 @@ def _walks(reads: list[tuple[SSAValue, list[Lin]]], axis: object) -> bool:
     return moving
 
 
-def _reads(st: Stage) -> tuple[list[tuple[SSAValue, list[Lin]]], list, list]:
-    """The buffer reads of ``st`` (through inlined stages), its spatial and reduction args."""
+JO, JI = "block", "lane"  # symbols of the last axis split as ``g * JO + JI``
+
+
+def _reads(
+    st: Stage, split: int = 0
+) -> tuple[list[tuple[SSAValue, list[Lin]]], list, list, _Reads]:
+    """The buffer reads of ``st`` (through inlined stages), its spatial and reduction args
+    and the analysis; with ``split`` the last axis enters as ``split * JO + JI``."""
     c = st.compute
     assert c is not None
     sched = st.schedule
@@ -120,16 +179,25 @@ def _reads(st: Stage) -> tuple[list[tuple[SSAValue, list[Lin]]], list, list]:
     red = c.reduce
     reduce_args = list(red.block.args) if red is not None else []
     env = {a: Lin({a: 1}) for a in [*spatial, *reduce_args]}
-    reads = _Reads(inlined, computes)
+    extents = [*c.shape, *(red.axis_extents if red is not None else ())]
+    ranges: dict[object, tuple[int, int]] = {
+        a: (0, n - 1) for a, n in zip([*spatial, *reduce_args], extents)
+    }
+    if split and spatial:
+        env[spatial[-1]] = Lin({JO: split, JI: 1})
+        ranges[JO] = (0, c.shape[-1] // split - 1)
+        ranges[JI] = (0, split - 1)
+    watch = frozenset([spatial[-1], JO, JI]) if spatial else frozenset()
+    reads = _Reads(inlined, computes, ranges, watch)
     reads.walk(c, env)
-    return reads.found, spatial, reduce_args
+    return reads.found, spatial, reduce_args, reads
 
 
 def contiguous_axes(st: Stage) -> tuple[bool, bool]:
     """(the last spatial axis walks the reads contiguously, the last reduction axis does)."""
     if st.compute is None:
         return False, False
-    found, spatial, reduce_args = _reads(st)
+    found, spatial, reduce_args, _ = _reads(st)
     s_ok = bool(spatial) and _walks(found, spatial[-1])
     r_ok = bool(reduce_args) and _walks(found, reduce_args[-1])
     return s_ok, r_ok
@@ -140,10 +208,36 @@ def read_walking_axis(st: Stage) -> int | None:
     innermost other spatial axis in which they are, by position; else None."""
     if st.compute is None or st.compute.reduce is not None:
         return None
-    found, spatial, _ = _reads(st)
+    found, spatial, _, _ = _reads(st)
     if not spatial or _walks(found, spatial[-1]):
         return None
     for k in range(len(spatial) - 2, -1, -1):
         if _walks(found, spatial[k]):
             return k
+    return None
+
+
+def block_split(st: Stage) -> tuple[int, str] | None:
+    """``(g, walker)`` for a stage whose reads see its last axis ``j`` only through
+    ``j // g`` and ``j % g`` (besides contiguously): after a split by ``g`` the reads are
+    contiguous in the inner loop (``walker == "inner"``: a concatenation along the axis) or
+    in the outer one (``"outer"``: an integer-factor upsampling, whose inner loop picks a
+    phase)."""
+    c = st.compute
+    if c is None or c.reduce is not None or not c.shape:
+        return None
+    found, spatial, _, reads = _reads(st)
+    n = c.shape[-1]
+    if len(reads.divisors) != 1:
+        return None
+    (g,) = reads.divisors
+    if g <= 1 or g >= n or n % g:
+        return None
+    found, _, _, again = _reads(st, g)
+    if again.divisors:
+        return None
+    if _walks(found, JI):
+        return g, "inner"
+    if _walks(found, JO):
+        return g, "outer"
     return None

@@ -4,13 +4,19 @@ contiguous output dim, accumulate reductions around the vector loop, parallelize
 Rules (applied to every ``te.kernel`` the relay lowering produces):
 
 1. Every compute that is not a reduction and not a kernel output is ``compute_inline``d
-   (pads, broadcasts, elementwise prologues/epilogues); reductions keep their own stage.
+   (pads, broadcasts, elementwise prologues/epilogues); reductions keep their own stage, and
+   so do computes tagged ``materialize`` (an edge-padded copy a resize reads without clamps).
 2. For each remaining stage, the last spatial axis (contiguous in the output) is the vector
    axis: split by the lane count when it divides the extent, else by the largest divisor in
-   ``[min_vector_factor, lanes]``, else not vectorized. A factor equal to the extent
-   vectorizes the axis as is.
+   ``[min_vector_factor, lanes]``, else (at least ``min_vector_factor`` long, and for a
+   reduction at most ``MAX_WHOLE_ROW_VECTORS`` vectors) vectorized whole, which
+   ``tir-vectorize`` strip-mines into full vectors and a shorter tail vector.
+   A factor equal to the extent vectorizes the axis as is.
    2b. A copy whose reads are contiguous along another axis than its last (a transpose)
-   loops over 8x8 tiles of those two axes instead (``tile_transpose``).
+   loops over 8x8 tiles of those two axes instead (``copy.tile_transpose``).
+   2c. A stage whose reads see the last axis ``j`` as ``j // g`` and ``j % g`` (a
+   concatenation along it, an integer nearest upsampling) splits it by ``g`` first and
+   vectorizes the inner part when the reads are contiguous in it (``copy.split_blocks``).
 3. A reduction stage that vectorizes orders its loops ``spatial..., outer, reduce...,
    inner`` (reduction axes just outside the vector loop; the lowering then accumulates in
    the output buffer: an init nest, then an update nest).
@@ -41,10 +47,12 @@ from xdsl.dialects.builtin import AnyFloat, IntegerType, TensorType
 
 from xtvm.dialects.te import ComputeOp, KernelOp, ReadOp
 from xtvm.topi.schedule import Axis, Schedule, Stage
-from xtvm.topi.x86.access import contiguous_axes, read_walking_axis
+from xtvm.topi.x86.access import contiguous_axes
+from xtvm.topi.x86.copy import split_blocks, tile_transpose
 from xtvm.topi.x86.registry import keeps_buffer, schedule_for
 
 FALLBACK_VECTOR_BITS = 512
+MAX_WHOLE_ROW_VECTORS = 4  # rule 2: a reduction vectorizes an odd last axis up to this long
 
 
 @cache
@@ -127,23 +135,6 @@ def reduce_vector_axis(st: Stage, cfg: DefaultScheduleConfig) -> Axis | None:
     return red[-1]
 
 
-TRANSPOSE_TILE = 8
-
-
-def tile_transpose(st: Stage, cfg: DefaultScheduleConfig) -> Axis | None:
-    """Rule 2b: a copy that reads contiguously along another axis than its last one (a
-    transpose) loops over ``TRANSPOSE_TILE``-square tiles of (that axis, the last axis), so
-    the lines it reads and the lines it writes both stay in L1; returns the inner last axis."""
-    k = read_walking_axis(st) if cfg.vectorize else None
-    if k is None:
-        return None
-    a, last = st.axes[k], st.axes[-1]
-    t = TRANSPOSE_TILE
-    if a.extent % t or last.extent % t:
-        return None
-    return st.tile(a, last, t, t)[3]
-
-
 def schedule_stage(st: Stage, cfg: DefaultScheduleConfig) -> None:
     """Rules 2-4 for one non-inlined stage."""
     axes = st.axes
@@ -151,6 +142,8 @@ def schedule_stage(st: Stage, cfg: DefaultScheduleConfig) -> None:
     inner: Axis | None = reduce_vector_axis(st, cfg)
     if inner is not None:
         st.vectorize(inner)  # tir-vectorize strip-mines it and keeps per-lane partials
+    elif (blocked := split_blocks(st, cfg)) is not None:
+        inner = blocked
     elif (tiled := tile_transpose(st, cfg)) is not None:
         inner = tiled
     elif axes and cfg.vectorize:
@@ -158,7 +151,13 @@ def schedule_stage(st: Stage, cfg: DefaultScheduleConfig) -> None:
         t = st.compute.result.type
         assert isinstance(t, TensorType)
         last = axes[-1]
-        f = vector_factor(last.extent, cfg.lanes(t.element_type), cfg.min_vector_factor)
+        lanes = cfg.lanes(t.element_type)
+        f = vector_factor(last.extent, lanes, cfg.min_vector_factor)
+        if f is None and last.extent >= cfg.min_vector_factor:
+            # no good divisor: whole vectors and one shorter tail vector; a reduction keeps
+            # that row in the output across its reduction loops, so only a short one
+            if not red or last.extent <= MAX_WHOLE_ROW_VECTORS * lanes:
+                f = last.extent
         if f is not None:
             if f == last.extent:
                 inner = last
@@ -189,7 +188,7 @@ def apply_default_schedule(
     outputs = set(kernel.return_op.values)
     kept = []
     for c in kernel.computes:
-        keep = cfg.operator_schedules and keeps_buffer(_tag(c))
+        keep = _kept(c) or (cfg.operator_schedules and keeps_buffer(_tag(c)))
         if cfg.inline_injective and c.reduce is None and c.result not in outputs and not keep:
             s.stage(c).compute_inline()
         else:
@@ -212,6 +211,12 @@ def apply_default_schedule(
         if c not in done:
             schedule_stage(s.stage(c), cfg)
     return s
+
+
+def _kept(c: ComputeOp) -> bool:
+    """A stage its compute asks to keep (tag ``materialize``: a padded copy its consumer
+    reads at affine indices instead of clamped ones)."""
+    return c.tag is not None and "materialize" in c.tag.data.split(",")
 
 
 def _tag(c: ComputeOp) -> str | None:
