@@ -129,4 +129,10 @@ def test_operators_match_numpy(op, lead, last, middle_axis, seed) -> None:
     axis = 0 if middle_axis and lead else -1
     x = (np.random.default_rng(seed).standard_normal(shape) * 3).astype(np.float32)
     lib = xtvm.build(xtvm.from_onnx(_model(op, shape, axis), {"x": shape}))
-    np.testing.assert_allclose(lib(x=x), _ref(op, x, axis), rtol=1e-5, atol=1e-6)
+    atol = 1e-6
+    if op in ("ReduceSum", "ReduceMean"):
+        # float32 sums in any order are off by a few ulps of the sum of magnitudes, which a
+        # sum near zero cannot cover with rtol (seen: 7e-6 on 105 terms of scale 3)
+        mags = np.abs(x.astype(np.float64)).sum(axis=axis)
+        atol += 1e-7 * float(mags.max()) / (shape[axis] if op == "ReduceMean" else 1)
+    np.testing.assert_allclose(lib(x=x), _ref(op, x, axis), rtol=1e-5, atol=atol)
