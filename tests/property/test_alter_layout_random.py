@@ -2,8 +2,8 @@
 
 Each graph is a chain over NCHW tensors of random channel counts (so blocks that are and are
 not the lane count both occur) with side inputs from earlier values (residual adds,
-concatenations) and ops that cannot take the blocked layout (a reshape round trip, a grouped
-conv, softmax). The numpy evaluator's results before and after
+concatenations), grouped convs (blocked, or NCHW with one output channel per group) and ops
+that cannot take the blocked layout (a reshape round trip, softmax). The numpy evaluator's results before and after
 ``relay-alter-layout,relay-fold-constant`` must agree; a few graphs are also compiled with -O3
 and compared with the evaluator on the original graph.
 """
@@ -23,6 +23,7 @@ import xtvm
 from xtvm.context import make_context
 from xtvm.dialects import relay
 from xtvm.passes.registry import PIPELINES, parse_pipeline
+from xtvm.passes.relay.alter_layout_rules import channel_block
 from xtvm.passes.relay.evaluate import evaluate_function
 
 SETTINGS = dict(
@@ -78,7 +79,8 @@ def _conv(g: _Graph) -> None:
         o, groups = c, c
     else:
         o = d(st.integers(1, 24))
-        groups = 2 if style == "grouped" and c % 2 == 0 and o % 2 == 0 else 1
+        divisors = [q for q in (2, 3, 4, 6, 8) if c % q == 0 and o % q == 0]
+        groups = d(st.sampled_from(divisors)) if style == "grouped" and divisors else 1
     w_ = g.const((o, c // groups, k, k), scale=1.0 / np.sqrt(c * k * k / groups))
     g.emit(relay.Conv2dOp(g.cur, w_, (stride, stride), (pad,) * 4, (1, 1), groups))
 
@@ -233,9 +235,10 @@ def test_alter_layout_keeps_results(case: Case, vector_bits: int) -> None:
     assert _main(module).function_type == types
     ops = list(_main(module).body.block.ops)
     for op in ops:
-        if isinstance(op, relay.Conv2dOp):  # only grouped, not depthwise convs stay NCHW
+        if isinstance(op, relay.Conv2dOp):  # only grouped convs with 1-wide blocks stay NCHW
             groups, c, o = op.attrs[3], relay.shape_of(op.data)[1], relay.shape_of(op.weight)[0]
             assert groups > 1 and not groups == c == o
+            assert channel_block(o // groups, vector_bits // 32) == 1
         if isinstance(op, relay.LayoutTransformOp):  # transform chains were merged
             assert not isinstance(op.data.owner, relay.LayoutTransformOp)
     after = evaluate_function(_main(module), [x])

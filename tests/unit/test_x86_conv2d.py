@@ -1,5 +1,6 @@
 """x86 schedules of ``conv2d_nchwc``: blocked convolutions (1x1, 3x3, 7x7 stride 2, strided,
-dilated, depthwise, odd channel blocks, epilogues) compiled to machine code match numpy."""
+dilated, depthwise, grouped, odd channel blocks, epilogues) compiled to machine code match
+numpy."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from xdsl.dialects.builtin import ModuleOp, f32
 
 import xtvm
 from xtvm.backends.llvm.target import Target
-from xtvm.dialects.te import CallOp, KernelOp
+from xtvm.dialects.te import CallOp, ComputeOp, KernelOp
 from xtvm.topi import KernelBuilder, nn
+from xtvm.topi.schedule import Schedule, Stage
 from xtvm.topi.x86 import DefaultScheduleConfig, apply_default_schedule
-from xtvm.topi.x86.conv2d import ConvTile, pick_tile
+from xtvm.topi.x86.conv2d import ConvTile, conv_groups, pick_tile
 
 RNG = np.random.default_rng(0)
 
@@ -98,6 +100,7 @@ def run_conv(
     epilogue=None,
     cfg=None,
     run=True,
+    groups=1,
 ):
     """Build, schedule, compile and run one blocked convolution; compare with numpy.
     Returns the kernel (to inspect its schedule); ``run=False`` only schedules it."""
@@ -108,14 +111,14 @@ def run_conv(
         w = RNG.standard_normal((c, 1, *k)).astype(np.float32)
         wb = depthwise_blocked(w, cb)
     else:
-        w = RNG.standard_normal((o, c, *k)).astype(np.float32)
+        w = RNG.standard_normal((o, c // groups, *k)).astype(np.float32)
         wb = to_oihwio(w, cb, ob)
     kb = KernelBuilder("conv")
     xp = kb.placeholder((n, c // cb, h, wd, cb), f32, "x")
     wp = kb.placeholder(wb.shape, f32, "w")
     args = [to_nchwc(x, cb), wb]
     phs = [xp, wp]
-    want = conv_ref(x, w, stride, pad, dilation, groups=c if depthwise else 1)
+    want = conv_ref(x, w, stride, pad, dilation, groups=c if depthwise else groups)
     if epilogue == "bias_relu":
         bias = RNG.standard_normal(o).astype(np.float32)
         phs.append(kb.placeholder((1, o // ob, 1, 1, ob), f32, "b"))
@@ -126,7 +129,7 @@ def run_conv(
         phs.append(kb.placeholder((n, o // ob, *want.shape[2:], ob), f32, "r"))
         args.append(to_nchwc(res, ob))
         want = want + res
-    y = nn.conv2d_nchwc(xp, wp, stride, pad, dilation, depthwise=depthwise)
+    y = nn.conv2d_nchwc(xp, wp, stride, pad, dilation, depthwise=depthwise, groups=groups)
     if epilogue == "bias_relu":
         y = nn.relu(nn.add(y, phs[2]))
     elif epilogue == "residual":
@@ -173,6 +176,10 @@ AVX2 = DefaultScheduleConfig(vector_bits=256, min_parallel_work=0)
         # many input channels: a row of tiles accumulates chunk by chunk of channel blocks
         dict(c=64, o=16, size=(5, 9), epilogue="bias_relu", cfg=AVX2),
         dict(c=96, o=16, size=(4, 6), cfg=AVX2),
+        # grouped: tiles of several channel blocks within a group, 4-wide blocks, chunks
+        dict(c=32, o=64, groups=2, size=(3, 3), epilogue="bias_relu", cfg=AVX2),
+        dict(c=32, o=32, groups=8, cb=4, ob=4, stride=(2, 2), size=(9, 8)),
+        dict(c=256, o=32, groups=2, size=(4, 6), cfg=AVX2),
     ],
     ids=[
         "3x3-bias-relu",
@@ -193,6 +200,9 @@ AVX2 = DefaultScheduleConfig(vector_bits=256, min_parallel_work=0)
         "ob12",
         "channel-chunks-bias-relu",
         "channel-chunks",
+        "grouped-oc-blocks-bias-relu",
+        "grouped-ob4-s2",
+        "grouped-channel-chunks",
     ],
 )
 def test_conv2d_nchwc_matches_numpy(case):
@@ -217,6 +227,36 @@ def test_many_input_channels_are_chunked():
     ops = schedule_ops(k)
     few = schedule_ops(run_conv(c=8, o=16, size=(5, 9), cfg=AVX2, run=False))
     assert ops.count("te.split") > few.count("te.split")
+
+
+def _conv_stage(kernel: KernelOp) -> Stage:
+    convs = [
+        op
+        for op in kernel.walk()
+        if isinstance(op, ComputeOp) and op.tag is not None and op.tag.data == "conv2d_nchwc"
+    ]
+    assert len(convs) == 1
+    return Schedule(kernel).stage(convs[0])
+
+
+@pytest.mark.parametrize("groups", [1, 2, 8])
+def test_tiles_stay_within_a_group(groups, monkeypatch):
+    """The schedule reads the groups off the stage and sizes the register tile from the
+    channel blocks of one group: a tile's channel blocks share the group's input."""
+    from xtvm.topi.x86 import conv2d as x86_conv2d
+
+    picked = []
+
+    def spy(oh, ow, oblocks, *rest):
+        tile = pick_tile(oh, ow, oblocks, *rest)
+        picked.append((oblocks, tile))
+        return tile
+
+    monkeypatch.setattr(x86_conv2d, "pick_tile", spy)
+    k = run_conv(c=64, o=64, groups=groups, size=(14, 14), cfg=AVX2, run=False)
+    assert conv_groups(_conv_stage(k)) == groups
+    [(oblocks, tile)] = picked
+    assert oblocks == 8 // groups and oblocks % tile.oc_blocks == 0
 
 
 def test_small_work_stays_serial():
@@ -276,12 +316,14 @@ def _loops(asm: str) -> list[list[str]]:
     not (Target.host().arch.startswith("x86") and Target.host().has_feature("fma")),
     reason="checks x86 FMA code",
 )
-@pytest.mark.parametrize("depthwise", [False, True])
-def test_hot_loop_keeps_accumulators_in_registers(depthwise):
+@pytest.mark.parametrize("depthwise,groups", [(False, 1), (True, 1), (False, 2)])
+def test_hot_loop_keeps_accumulators_in_registers(depthwise, groups):
     """The innermost loop is FMAs on register accumulators: nothing is stored to the
     stack in it (an accumulator kept in memory would be stored every step; reloading a
     spilled loop invariant is harmless)."""
-    kernel = run_conv(c=16, o=16, size=(4, 56), depthwise=depthwise, epilogue="bias_relu")
+    kernel = run_conv(
+        c=16, o=16, size=(4, 56), depthwise=depthwise, epilogue="bias_relu", groups=groups
+    )
     lib = compile_kernel.last  # type: ignore[attr-defined]
     hot = max(_loops(lib.get_source("asm")), key=lambda b: sum("vfmadd" in i for i in b))
     fmas = sum("vfmadd" in i for i in hot)

@@ -4,7 +4,9 @@
 ``NCHW16c``, ``OIHW`` -> ``OIHW16i16o``; see :mod:`xtvm.dialects.relay.layout_spec`).
 ``relay.conv2d_nchwc`` is a convolution on ``NCHW{cb}c`` data with an ``OIHW{cb}i{ob}o``
 kernel (``OIHW1i{cb}o`` and ``depthwise = 1`` for a depthwise one), producing ``NCHW{ob}c``:
-the innermost channels are contiguous, which is what vectorized x86 kernels want.
+the innermost channels are contiguous, which is what vectorized x86 kernels want. A grouped
+one (``groups = G``, left out when 1) has whole blocks in every group: its kernel is the
+grouped ``OIHW`` weight ``[O, C/G, KH, KW]`` in ``OIHW{cb}i{ob}o``.
 ``relay.dense_pack`` is ``relay.dense`` with its ``[N, K]`` weight packed into ``[N/bn, K, bn]``
 panels (``wp[j // bn, k, j % bn] = w[j, k]``).
 """
@@ -15,8 +17,15 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import AnyFloat, DenseArrayBase, IntegerAttr, StringAttr, TensorType, i64
-from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def, result_def, traits_def
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import (
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
@@ -89,9 +98,11 @@ class LayoutTransformOp(RelayOp):
 class Conv2dNchwcOp(RelayOp):
     """2-D convolution in the blocked channel layout (see the module docstring).
 
-    data ``[N, C/cb, H, W, cb]``, kernel ``[O/ob, C/cb, KH, KW, cb, ob]`` (depthwise:
+    data ``[N, C/cb, H, W, cb]``, kernel ``[O/ob, C/G/cb, KH, KW, cb, ob]`` (depthwise:
     ``[C/cb, 1, KH, KW, 1, cb]``), result ``[N, O/ob, OH, OW, ob]``; strides, padding
-    (``[top, left, bottom, right]``) and dilation as in ``relay.conv2d``."""
+    (``[top, left, bottom, right]``), dilation and ``groups`` (``G``) as in ``relay.conv2d``.
+    Output block ``k`` belongs to group ``k // (O/ob/G)`` and reads that group's ``C/G/cb``
+    input blocks, so both channel counts per group must be whole blocks."""
 
     name = "relay.conv2d_nchwc"
     FUSE_PATTERN: ClassVar[str] = "out_elemwise_fusable"
@@ -101,6 +112,7 @@ class Conv2dNchwcOp(RelayOp):
     padding = prop_def(DenseArrayBase.constr(i64))
     dilation = prop_def(DenseArrayBase.constr(i64))
     depthwise = prop_def(IntegerAttr)
+    groups = opt_prop_def(IntegerAttr)
     result = result_def(TensorType)
     traits = traits_def(Pure())
     assembly_format = "$data `,` $kernel attr-dict `:` functional-type(operands, results)"
@@ -113,17 +125,17 @@ class Conv2dNchwcOp(RelayOp):
         padding: Sequence[int] = (0, 0, 0, 0),
         dilation: Sequence[int] = (1, 1),
         depthwise: bool = False,
+        groups: int = 1,
     ):
-        super().__init__(
-            operands=[data, kernel],
-            result_types=[data.type],
-            properties={
-                "strides": i64_array(strides),
-                "padding": i64_array(padding),
-                "dilation": i64_array(dilation),
-                "depthwise": IntegerAttr(int(depthwise), i64),
-            },
-        )
+        props: dict[str, Attribute] = {
+            "strides": i64_array(strides),
+            "padding": i64_array(padding),
+            "dilation": i64_array(dilation),
+            "depthwise": IntegerAttr(int(depthwise), i64),
+        }
+        if groups != 1:
+            props["groups"] = IntegerAttr(groups, i64)
+        super().__init__(operands=[data, kernel], result_types=[data.type], properties=props)
         self._set_result_type(self.infer_type())
 
     @property
@@ -136,6 +148,11 @@ class Conv2dNchwcOp(RelayOp):
             bool(self.depthwise.value.data),
         )
 
+    @property
+    def group_count(self) -> int:
+        """``groups`` as a Python int (1 when the property is left out)."""
+        return 1 if self.groups is None else self.groups.value.data
+
     def infer_type(self) -> TensorType:
         n, cblocks, h, w, cb = _float_tensor(self, self.data, 5)
         oblocks, icblocks, kh, kw, ib, ob = _float_tensor(self, self.kernel, 6)
@@ -147,15 +164,26 @@ class Conv2dNchwcOp(RelayOp):
         _check(self.name, "padding", padding, 4, 0)
         if self.depthwise.value.data not in (0, 1):
             raise VerifyException(f"{self.name}: depthwise must be 0 or 1")
+        groups = self.group_count
+        if groups < 1 or (depthwise and groups != 1):
+            raise VerifyException(
+                f"{self.name}: groups must be >= 1 (and 1 when depthwise), got {groups}"
+            )
         if depthwise:
             if (icblocks, ib) != (1, 1) or (oblocks, ob) != (cblocks, cb):
                 raise VerifyException(
                     f"{self.name}: depthwise kernel {[oblocks, icblocks, kh, kw, ib, ob]} must be "
                     f"[{cblocks}, 1, KH, KW, 1, {cb}]"
                 )
-        elif (icblocks, ib) != (cblocks, cb):
+        elif (icblocks * groups, ib) != (cblocks, cb):
+            per = f" in each of {groups} groups" if groups > 1 else ""
             raise VerifyException(
-                f"{self.name}: kernel input blocks {icblocks}x{ib} do not match data {cblocks}x{cb}"
+                f"{self.name}: kernel input blocks {icblocks}x{ib}{per} do not match data "
+                f"{cblocks}x{cb}"
+            )
+        if oblocks % groups:
+            raise VerifyException(
+                f"{self.name}: {oblocks} output blocks of {ob} do not split into {groups} groups"
             )
         oh = conv_out_dim(h, kh, strides[0], padding[0], padding[2], dilation[0])
         ow = conv_out_dim(w, kw, strides[1], padding[1], padding[3], dilation[1])

@@ -22,7 +22,9 @@ def _layout_transform(op: relay.LayoutTransformOp, args: Sequence[Tensor], name:
 @lowers(relay.Conv2dNchwcOp)
 def _conv2d_nchwc(op: relay.Conv2dNchwcOp, args: Sequence[Tensor], name: str) -> Tensor:
     strides, padding, dilation, depthwise = op.attrs
-    return conv2d_nchwc(args[0], args[1], strides, padding, dilation, depthwise, name)
+    return conv2d_nchwc(
+        args[0], args[1], strides, padding, dilation, depthwise, name, groups=op.group_count
+    )
 
 
 @lowers(relay.DensePackOp)

@@ -41,7 +41,7 @@ def _conv2d_nchwc(op: relay.Conv2dNchwcOp, x: np.ndarray, k: np.ndarray) -> np.n
     data = _unblock(x)
     ib, ob = k.shape[4], k.shape[5]
     weight = transform_array(k, f"OIHW{ib}i{ob}o", "OIHW")
-    groups = data.shape[1] if depthwise else 1
+    groups = data.shape[1] if depthwise else op.group_count
     d, w = _args(data, weight)
     plain = relay.Conv2dOp(d, w, strides, padding, dilation, groups)
     return _block(evaluate_op(plain, [data, weight]), ob)

@@ -4,6 +4,11 @@ data ``[N, C/cb, H, W, cb]`` (layout ``NCHW{cb}c``), kernel ``[O/ob, C/ib, KH, K
 (``OIHW{ib}i{ob}o``), result ``[N, O/ob, OH, OW, ob]``. The innermost ``ob`` channels are
 contiguous, so the x86 schedule vectorizes over them and broadcasts one input element per
 FMA for any stride. Depthwise convolutions use kernel ``[C/cb, 1, KH, KW, 1, cb]``.
+
+A grouped convolution (``groups = G``) keeps the same compute with whole blocks per group:
+kernel ``[O/ob, C/G/ib, KH, KW, ib, ob]``, and output block ``k`` of group
+``g = k // (O/ob/G)`` reduces over input blocks ``g * (C/cb/G) + rc``. Its tag stays
+``conv2d_nchwc``, so the register-blocked x86 schedule applies to it as well.
 """
 
 from __future__ import annotations
@@ -28,10 +33,13 @@ def conv2d_nchwc(
     dilation: Sequence[int] = (1, 1),
     depthwise: bool = False,
     name: str = "conv2d_nchwc",
+    *,
+    groups: int = 1,
 ) -> Tensor:
-    """``out[n, ob, y, x, oi] = sum_{icb, ky, kx, ii} pad(data)[n, icb, y*sh + ky*dh,
+    """``out[n, ob, y, x, oi] = sum_{icb, ky, kx, ii} pad(data)[n, g*ICB + icb, y*sh + ky*dh,
     x*sw + kx*dw, ii] * kernel[ob, icb, ky, kx, ii, oi]`` (padding ``[top, left, bottom,
-    right]``); with ``depthwise`` each output channel reads only its own input channel."""
+    right]``) with ``ICB = C/cb/groups`` and ``g = ob // (O/ob/groups)`` (``g = 0`` without
+    groups); with ``depthwise`` each output channel reads only its own input channel."""
     n, cblocks, h, w, cb = data.shape
     oblocks, icblocks, kh, kw, ib, ob = kernel.shape
     sh, sw = strides
@@ -40,8 +48,12 @@ def conv2d_nchwc(
     if depthwise:
         if (icblocks, ib) != (1, 1) or (oblocks, ob) != (cblocks, cb):
             raise ValueError(f"depthwise conv2d_nchwc: kernel {kernel.shape} vs data {data.shape}")
-    elif (icblocks, ib) != (cblocks, cb):
-        raise ValueError(f"conv2d_nchwc: kernel {kernel.shape} does not fit data {data.shape}")
+        if groups != 1:
+            raise ValueError("depthwise conv2d_nchwc takes no groups")
+    elif groups < 1 or (icblocks * groups, ib) != (cblocks, cb) or oblocks % groups:
+        raise ValueError(
+            f"conv2d_nchwc: kernel {kernel.shape} in {groups} groups does not fit data {data.shape}"
+        )
     oh = _out_size(h, top, bottom, kh, sh, dh)
     ow = _out_size(w, left, right, kw, sw, dw)
     src = data
@@ -52,8 +64,10 @@ def conv2d_nchwc(
 
         def dw_body(b: Expr, oc: Expr, y: Expr, x: Expr, oi: Expr) -> Expr:
             return sum_(
-                lambda ry, rx: src[b, oc, y * sh + ry * dh, x * sw + rx * dw, oi]
-                * kernel[oc, 0, ry, rx, 0, oi],
+                lambda ry, rx: (
+                    src[b, oc, y * sh + ry * dh, x * sw + rx * dw, oi]
+                    * kernel[oc, 0, ry, rx, 0, oi]
+                ),
                 (kh, kw),
             )
 
@@ -61,11 +75,15 @@ def conv2d_nchwc(
             (n, oblocks, oh, ow, ob), dw_body, name, tag="depthwise_conv2d_nchwc"
         )
 
+    per_group = oblocks // groups
+
     def body(b: Expr, oc: Expr, y: Expr, x: Expr, oi: Expr) -> Expr:
-        return sum_(
-            lambda rc, ry, rx, ri: src[b, rc, y * sh + ry * dh, x * sw + rx * dw, ri]
-            * kernel[oc, rc, ry, rx, ri, oi],
-            (cblocks, kh, kw, cb),
-        )
+        def term(rc: Expr, ry: Expr, rx: Expr, ri: Expr) -> Expr:
+            ic = rc if groups == 1 else (oc // per_group) * icblocks + rc
+            return (
+                src[b, ic, y * sh + ry * dh, x * sw + rx * dw, ri] * kernel[oc, rc, ry, rx, ri, oi]
+            )
+
+        return sum_(term, (icblocks, kh, kw, cb))
 
     return data.builder.compute((n, oblocks, oh, ow, ob), body, name, tag="conv2d_nchwc")

@@ -18,6 +18,9 @@ epilogue (bias, batch norm, activation, residual add) then runs on the tile whil
 in registers. The depthwise form has no channel reduction, loads its inputs as vectors
 and tiles pixels only. Lanes and the register count come from the target
 (:class:`~xtvm.topi.x86.default.DefaultScheduleConfig`); :func:`pick_tile` sizes the tile.
+A grouped convolution has the same compute (and tag); its tile spans channel blocks of one
+group only (:func:`conv_groups`), so they all reduce over the same input blocks and share
+each broadcast, and a chunk of input channels (:func:`channel_chunk`) is one of the group's.
 
 The zero-padded input gets its own buffer: inlined, every input read in the hot loop would
 carry the pad's clamps and select.
@@ -94,7 +97,8 @@ def _extents(n: int, limit: int, ragged: bool) -> list[int]:
 def pick_tile(
     oh: int, ow: int, oblocks: int, ob: int, lanes: int, registers: int, depthwise: bool
 ) -> ConvTile:
-    """The most efficient register tile (:func:`tile_efficiency`); among equals, the one
+    """The most efficient register tile (:func:`tile_efficiency`) of up to ``oblocks``
+    channel blocks (the output's, or one group's); among equals, the one
     whose accumulators come closest to half the registers, then the fewest loads per
     step, channel vectors and rows.
 
@@ -146,6 +150,20 @@ def _padded_input(s: Schedule, conv: Stage) -> Stage | None:
             if src.tag is not None and "pad" in src.tag.data.split(","):
                 return s.stage(src)
     return None
+
+
+def conv_groups(conv: Stage) -> int:
+    """Groups of a blocked convolution: its data's channel blocks over the input blocks
+    one output block reduces (1 for a depthwise one, which has no channel reduction)."""
+    assert conv.compute is not None
+    if len(conv.reduce_extents) != 4:
+        return 1
+    for op in conv.compute.walk():
+        if isinstance(op, ReadOp) and isinstance(op.tensor.type, TensorType):
+            shape = op.tensor.type.get_shape()
+            if len(shape) == 5:
+                return max(1, shape[1] // conv.reduce_extents[0])
+    return 1
 
 
 def _materialize(s: Schedule, st: Stage, cfg: DefaultScheduleConfig) -> None:
@@ -270,7 +288,9 @@ def schedule_conv2d_nchwc(
     lanes = cfg.lanes(t.element_type)
     _, oblocks, oh, ow, ob = conv.shape
     depthwise = conv.compute.tag is not None and conv.compute.tag.data.startswith("depthwise")
-    tile = pick_tile(oh, ow, oblocks, ob, lanes, cfg.registers(), depthwise)
+    # channel blocks of one tile stay within a group: they share its input broadcasts
+    per_group = oblocks // conv_groups(conv)
+    tile = pick_tile(oh, ow, per_group, ob, lanes, cfg.registers(), depthwise)
     pad = _padded_input(s, conv)
     if pad is not None:
         _materialize(s, pad, cfg)

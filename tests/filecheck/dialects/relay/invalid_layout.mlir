@@ -48,6 +48,30 @@ func.func @conv_blocks(%x: tensor<1x1x4x4x8xf32>, %k: tensor<1x2x3x3x4x8xf32>) -
 
 // -----
 
+// CHECK: relay.conv2d_nchwc: kernel input blocks 1x4 in each of 4 groups do not match data 2x8
+func.func @group_blocks(%x: tensor<1x2x4x4x8xf32>, %k: tensor<4x1x3x3x4x8xf32>) -> tensor<1x4x2x2x8xf32> {
+  %0 = relay.conv2d_nchwc %x, %k {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, depthwise = 0 : i64, groups = 4 : i64} : (tensor<1x2x4x4x8xf32>, tensor<4x1x3x3x4x8xf32>) -> tensor<1x4x2x2x8xf32>
+  func.return %0 : tensor<1x4x2x2x8xf32>
+}
+
+// -----
+
+// CHECK: relay.conv2d_nchwc: 3 output blocks of 8 do not split into 2 groups
+func.func @group_out_blocks(%x: tensor<1x2x4x4x8xf32>, %k: tensor<3x1x3x3x8x8xf32>) -> tensor<1x3x2x2x8xf32> {
+  %0 = relay.conv2d_nchwc %x, %k {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, depthwise = 0 : i64, groups = 2 : i64} : (tensor<1x2x4x4x8xf32>, tensor<3x1x3x3x8x8xf32>) -> tensor<1x3x2x2x8xf32>
+  func.return %0 : tensor<1x3x2x2x8xf32>
+}
+
+// -----
+
+// CHECK: relay.conv2d_nchwc: groups must be >= 1 (and 1 when depthwise), got 2
+func.func @depthwise_groups(%x: tensor<1x2x4x4x8xf32>, %k: tensor<2x1x3x3x1x8xf32>) -> tensor<1x2x2x2x8xf32> {
+  %0 = relay.conv2d_nchwc %x, %k {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, depthwise = 1 : i64, groups = 2 : i64} : (tensor<1x2x4x4x8xf32>, tensor<2x1x3x3x1x8xf32>) -> tensor<1x2x2x2x8xf32>
+  func.return %0 : tensor<1x2x2x2x8xf32>
+}
+
+// -----
+
 // CHECK: relay.conv2d_nchwc: depthwise kernel [2, 1, 3, 3, 1, 8] must be [1, 1, KH, KW, 1, 8]
 func.func @depthwise_blocks(%x: tensor<1x1x4x4x8xf32>, %k: tensor<2x1x3x3x1x8xf32>) -> tensor<1x2x2x2x8xf32> {
   %0 = relay.conv2d_nchwc %x, %k {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, depthwise = 1 : i64} : (tensor<1x1x4x4x8xf32>, tensor<2x1x3x3x1x8xf32>) -> tensor<1x2x2x2x8xf32>

@@ -25,6 +25,17 @@ func.func @layout(%x: tensor<1x16x8x8xf32>, %w: tensor<32x16x3x3xf32>, %d: tenso
   func.return %o : tensor<1x32x8x8xf32>
 }
 
+// A grouped conv: 4 groups of 2 input blocks of 4 (kernel [O/ob, C/G/cb, ...]) and 2 output
+// blocks of 8; groups left out means 1.
+// CHECK-LABEL: func.func @grouped
+func.func @grouped(%x: tensor<1x8x6x6x4xf32>, %k: tensor<8x2x3x3x4x8xf32>, %u: tensor<4x8x1x1x4x8xf32>) -> tensor<1x8x3x3x8xf32> {
+  // CHECK-NEXT: %0 = relay.conv2d_nchwc %x, %k {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, dilation = array<i64: 1, 1>, depthwise = 0 : i64, groups = 4 : i64} : (tensor<1x8x6x6x4xf32>, tensor<8x2x3x3x4x8xf32>) -> tensor<1x8x3x3x8xf32>
+  %0 = relay.conv2d_nchwc %x, %k {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, dilation = array<i64: 1, 1>, depthwise = 0 : i64, groups = 4 : i64} : (tensor<1x8x6x6x4xf32>, tensor<8x2x3x3x4x8xf32>) -> tensor<1x8x3x3x8xf32>
+  // CHECK-NEXT: %1 = relay.conv2d_nchwc %x, %u {strides = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, depthwise = 0 : i64} : (tensor<1x8x6x6x4xf32>, tensor<4x8x1x1x4x8xf32>) -> tensor<1x4x3x3x8xf32>
+  %1 = relay.conv2d_nchwc %x, %u {strides = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, depthwise = 0 : i64} : (tensor<1x8x6x6x4xf32>, tensor<4x8x1x1x4x8xf32>) -> tensor<1x4x3x3x8xf32>
+  func.return %0 : tensor<1x8x3x3x8xf32>
+}
+
 // Depthwise kernels have one input channel per group; a block can also be regrouped.
 // CHECK-LABEL: func.func @depthwise
 func.func @depthwise(%x: tensor<1x4x5x5x8xf32>, %k: tensor<4x1x3x3x1x8xf32>) -> tensor<1x2x3x3x16xf32> {

@@ -59,23 +59,59 @@ func.func @depthwise(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x4x4xf32> {
   func.return %r : tensor<1x16x4x4xf32>
 }
 
-// A grouped (not depthwise) conv stays NCHW and reads the blocked value through a transform;
-// the residual add stays blocked and takes the grouped conv's result re-laid-out.
-// CHECK-LABEL: func.func @grouped
+// A grouped conv is blocked with whole blocks per group: 8 channels per group keep the
+// incoming NCHW8c; 4 per group re-block it to NCHW4c. Each [O, C/G, KH, KW] weight becomes
+// OIHW{cb}i{ob}o, folded to a constant.
+// CHECK-LABEL: func.func @grouped(
+// CHECK:         %c = relay.conv2d_nchwc
+// CHECK-NEXT:    %[[G:.*]] = relay.layout_transform %g {src_layout = "OIHW", dst_layout = "OIHW8i8o"} : (tensor<16x8x3x3xf32>) -> tensor<2x1x3x3x8x8xf32>
+// CHECK-NEXT:    %d = relay.conv2d_nchwc %c, %[[G]] {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, dilation = array<i64: 1, 1>, depthwise = 0 : i64, groups = 2 : i64} : (tensor<1x2x8x8x8xf32>, tensor<2x1x3x3x8x8xf32>) -> tensor<1x2x8x8x8xf32>
+// CHECK-NEXT:    %[[B:.*]] = relay.layout_transform %b {src_layout = "NCHW", dst_layout = "NCHW8c"}
+// CHECK-NEXT:    %a = relay.add %d, %[[B]] : (tensor<1x2x8x8x8xf32>, tensor<1x2x1x1x8xf32>) -> tensor<1x2x8x8x8xf32>
+// CHECK-NEXT:    %r = relay.relu %a : tensor<1x2x8x8x8xf32>
+// CHECK-NEXT:    %[[R:.*]] = relay.layout_transform %r {src_layout = "NCHW8c", dst_layout = "NCHW4c"} : (tensor<1x2x8x8x8xf32>) -> tensor<1x4x8x8x4xf32>
+// CHECK-NEXT:    %[[H:.*]] = relay.layout_transform %h {src_layout = "OIHW", dst_layout = "OIHW4i4o"} : (tensor<16x4x3x3xf32>) -> tensor<4x1x3x3x4x4xf32>
+// CHECK-NEXT:    %e = relay.conv2d_nchwc %[[R]], %[[H]] {{.*}} groups = 4 : i64} : (tensor<1x4x8x8x4xf32>, tensor<4x1x3x3x4x4xf32>) -> tensor<1x4x4x4x4xf32>
+// CHECK-NEXT:    %[[E:.*]] = relay.layout_transform %e {src_layout = "NCHW4c", dst_layout = "NCHW"}
+// CHECK-NEXT:    func.return %[[E]] : tensor<1x16x4x4xf32>
+
+// FOLD-LABEL: func.func @grouped(
+// FOLD:         %g = relay.constant dense<2.000000e-01> : tensor<2x1x3x3x8x8xf32>
+// FOLD-NEXT:    relay.conv2d_nchwc {{.*}} groups = 2 : i64
+// FOLD:         %h = relay.constant dense<3.000000e-01> : tensor<4x1x3x3x4x4xf32>
+// FOLD-NEXT:    relay.conv2d_nchwc {{.*}} groups = 4 : i64
+func.func @grouped(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x4x4xf32> {
+  %w = relay.constant dense<0.1> : tensor<16x16x1x1xf32>
+  %g = relay.constant dense<0.2> : tensor<16x8x3x3xf32>
+  %b = relay.constant dense<0.5> : tensor<1x16x1x1xf32>
+  %h = relay.constant dense<0.3> : tensor<16x4x3x3xf32>
+  %c = relay.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x16x8x8xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x8x8xf32>
+  %d = relay.conv2d %c, %g {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, dilation = array<i64: 1, 1>, groups = 2 : i64} : (tensor<1x16x8x8xf32>, tensor<16x8x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %a = relay.add %d, %b : (tensor<1x16x8x8xf32>, tensor<1x16x1x1xf32>) -> tensor<1x16x8x8xf32>
+  %r = relay.relu %a : tensor<1x16x8x8xf32>
+  %e = relay.conv2d %r, %h {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, dilation = array<i64: 1, 1>, groups = 4 : i64} : (tensor<1x16x8x8xf32>, tensor<16x4x3x3xf32>) -> tensor<1x16x4x4xf32>
+  func.return %e : tensor<1x16x4x4xf32>
+}
+
+// A grouped conv with one output channel per group stays NCHW and reads the blocked value
+// through a transform; the add stays blocked and takes its result re-laid-out.
+// CHECK-LABEL: func.func @grouped_nchw
 // CHECK:         %c = relay.conv2d_nchwc
 // CHECK-NEXT:    %[[C:.*]] = relay.layout_transform %c {src_layout = "NCHW8c", dst_layout = "NCHW"}
-// CHECK-NEXT:    %d = relay.conv2d %[[C]], %g {{.*}} groups = 2 : i64} : (tensor<1x16x8x8xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
-// CHECK-NEXT:    %e = relay.sigmoid %c : tensor<1x2x8x8x8xf32>
+// CHECK-NEXT:    %d = relay.conv2d %[[C]], %g {{.*}} groups = 8 : i64} : (tensor<1x16x8x8xf32>, tensor<8x2x1x1xf32>) -> tensor<1x8x8x8xf32>
+// CHECK-NEXT:    relay.layout_transform %v
+// CHECK-NEXT:    %e = relay.conv2d_nchwc %c, {{.*}} -> tensor<1x1x8x8x8xf32>
 // CHECK-NEXT:    %[[D:.*]] = relay.layout_transform %d {src_layout = "NCHW", dst_layout = "NCHW8c"}
-// CHECK-NEXT:    %s = relay.add %[[D]], %e : (tensor<1x2x8x8x8xf32>, tensor<1x2x8x8x8xf32>) -> tensor<1x2x8x8x8xf32>
-func.func @grouped(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
+// CHECK-NEXT:    %s = relay.add %[[D]], %e : (tensor<1x1x8x8x8xf32>, tensor<1x1x8x8x8xf32>) -> tensor<1x1x8x8x8xf32>
+func.func @grouped_nchw(%x: tensor<1x16x8x8xf32>) -> tensor<1x8x8x8xf32> {
   %w = relay.constant dense<0.1> : tensor<16x16x1x1xf32>
-  %g = relay.constant dense<0.1> : tensor<16x8x1x1xf32>
+  %g = relay.constant dense<0.1> : tensor<8x2x1x1xf32>
+  %v = relay.constant dense<0.1> : tensor<8x16x1x1xf32>
   %c = relay.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x16x8x8xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x8x8xf32>
-  %d = relay.conv2d %c, %g {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, groups = 2 : i64} : (tensor<1x16x8x8xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
-  %e = relay.sigmoid %c : tensor<1x16x8x8xf32>
-  %s = relay.add %d, %e : (tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32>
-  func.return %s : tensor<1x16x8x8xf32>
+  %d = relay.conv2d %c, %g {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, groups = 8 : i64} : (tensor<1x16x8x8xf32>, tensor<8x2x1x1xf32>) -> tensor<1x8x8x8xf32>
+  %e = relay.conv2d %c, %v {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x16x8x8xf32>, tensor<8x16x1x1xf32>) -> tensor<1x8x8x8xf32>
+  %s = relay.add %d, %e : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  func.return %s : tensor<1x8x8x8xf32>
 }
 
 // A weight that is not a constant cannot be re-laid-out at compile time: the conv stays.
