@@ -1,8 +1,9 @@
 """Blocked-layout convolution kernels (``conv2d_nchwc`` + its x86 schedule) against
-onnxruntime on the ResNet-18 convolution layers.
+onnxruntime on the ResNet-18 convolution layers, or on grouped ResNeXt-style ones.
 
     python benchmarks/conv_nchwc.py [--threads 1,2] [--layers layer1_3x3,...] [--block 0]
                                     [--epilogue] [--rounds 15] [--clock wall|cpu]
+                                    [--suite resnet18|grouped] [--nchw]
 
 Each layer is one ``te.kernel`` built by hand (data ``NCHW{cb}c``, weights
 ``OIHW{cb}i{ob}o``, result ``NCHW{ob}c``; layout transforms are not timed), given the
@@ -11,7 +12,9 @@ onnxruntime runs the same convolution in NCHW (with ``--epilogue``: conv + bias 
 both). Rounds alternate between the engines so that background load hits both alike; the
 table shows the fastest round (the least disturbed one) and the median. ``--block 0`` picks
 the channel block as TVM does: the largest divisor of the channel count not above the
-vector lanes of this machine.
+vector lanes of this machine (for a grouped layer: of its channels per group).
+``--nchw`` adds the same convolution as an NCHW kernel (``conv2d_nchw`` with the default
+x86 schedule): what a convolution that ``relay-alter-layout`` leaves in NCHW runs.
 """
 
 from __future__ import annotations
@@ -33,6 +36,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kernels import RESNET18_CONVS  # noqa: E402
 
 RNG = np.random.default_rng(0)
+
+# (name, channels in, channels out, size, kernel, stride, groups): 3x3 grouped convolutions
+# of ResNeXt-50 32x4d (4, 8 and 16 channels per group), a strided one, and 8 wide groups.
+GROUPED_CONVS = [
+    ("rx_s1_g32", 128, 128, 56, 3, 1, 32),
+    ("rx_s2_g32", 256, 256, 28, 3, 1, 32),
+    ("rx_s2_g32s2", 256, 256, 56, 3, 2, 32),
+    ("rx_s3_g32", 512, 512, 14, 3, 1, 32),
+    ("g8_256", 256, 256, 28, 3, 1, 8),
+    ("g4_64_1x1", 64, 64, 28, 1, 1, 4),
+]
 
 
 def lowering_pipeline() -> str:
@@ -84,22 +98,34 @@ def build_conv(
     ob: int,
     epilogue: bool,
     threads: int,
+    groups: int = 1,
+    nchw: bool = False,
 ):
-    """``main(x, w[, b]) -> y``: one blocked convolution kernel, compiled."""
+    """``main(x, w[, b]) -> y``: one blocked convolution kernel (``nchw``: an NCHW one;
+    ``cb`` and ``ob`` are then ignored), compiled."""
     import xtvm
     from xtvm.dialects.te import CallOp
     from xtvm.topi import KernelBuilder, nn
     from xtvm.topi.x86 import apply_default_schedule
 
     kb = KernelBuilder("conv")
-    phs = [
-        kb.placeholder((1, c // cb, size, size, cb), f32, "x"),
-        kb.placeholder((k_out // ob, c // cb, k, k, cb, ob), f32, "w"),
-    ]
-    if epilogue:
-        phs.append(kb.placeholder((1, k_out // ob, 1, 1, ob), f32, "b"))
     pad = k // 2
-    y = nn.conv2d_nchwc(phs[0], phs[1], (stride, stride), (pad,) * 4)
+    if nchw:
+        phs = [
+            kb.placeholder((1, c, size, size), f32, "x"),
+            kb.placeholder((k_out, c // groups, k, k), f32, "w"),
+        ]
+        if epilogue:
+            phs.append(kb.placeholder((1, k_out, 1, 1), f32, "b"))
+        y = nn.conv2d_nchw(phs[0], phs[1], (stride, stride), (pad,) * 4, groups=groups)
+    else:
+        phs = [
+            kb.placeholder((1, c // cb, size, size, cb), f32, "x"),
+            kb.placeholder((k_out // ob, c // groups // cb, k, k, cb, ob), f32, "w"),
+        ]
+        if epilogue:
+            phs.append(kb.placeholder((1, k_out // ob, 1, 1, ob), f32, "b"))
+        y = nn.conv2d_nchwc(phs[0], phs[1], (stride, stride), (pad,) * 4, groups=groups)
     if epilogue:
         y = nn.relu(nn.add(y, phs[2]))
     kb.output(y)
@@ -112,8 +138,11 @@ def build_conv(
     return xtvm.build(ModuleOp([kernel, f]), pipeline=lowering_pipeline(), num_threads=threads)
 
 
-def onnx_conv(w: np.ndarray, b: np.ndarray | None, size: int, stride: int) -> onnx.ModelProto:
-    k_out, c, k, _ = w.shape
+def onnx_conv(
+    w: np.ndarray, b: np.ndarray | None, size: int, stride: int, groups: int = 1
+) -> onnx.ModelProto:
+    k_out, cpg, k, _ = w.shape
+    c = cpg * groups
     pad = k // 2
     out = (size + 2 * pad - k) // stride + 1
     inits = [numpy_helper.from_array(w, "w")]
@@ -122,7 +151,7 @@ def onnx_conv(w: np.ndarray, b: np.ndarray | None, size: int, stride: int) -> on
     if b is not None:
         inits.append(numpy_helper.from_array(b, "b"))
         conv_in.append("b")
-    attrs = {"strides": [stride] * 2, "pads": [pad] * 4, "kernel_shape": [k, k]}
+    attrs = {"strides": [stride] * 2, "pads": [pad] * 4, "kernel_shape": [k, k], "group": groups}
     nodes.append(helper.make_node("Conv", conv_in, ["c" if b is not None else "y"], **attrs))
     if b is not None:
         nodes.append(helper.make_node("Relu", ["c"], ["y"]))
@@ -157,42 +186,55 @@ def interleaved(
 
 
 def bench_layer(
-    layer, threads: int, block: int, epilogue: bool, rounds: int, clock: Callable[[], float]
+    layer,
+    threads: int,
+    block: int,
+    epilogue: bool,
+    rounds: int,
+    clock: Callable[[], float],
+    nchw: bool = False,
 ) -> dict:
     import onnxruntime as ort
 
     from xtvm.backends.llvm.target import Target
 
-    name, c, k_out, size, k, stride = layer
+    name, c, k_out, size, k, stride, *rest = layer
+    groups = rest[0] if rest else 1
+    cpg, opg = c // groups, k_out // groups
     lanes = Target.host().vector_lanes(32)
-    cb = block if block and c % block == 0 else channel_block(c, lanes)
-    ob = block if block and k_out % block == 0 else channel_block(k_out, lanes)
+    cb = block if block and cpg % block == 0 else channel_block(cpg, lanes)
+    ob = block if block and opg % block == 0 else channel_block(opg, lanes)
     x = RNG.standard_normal((1, c, size, size)).astype(np.float32)
-    w = (RNG.standard_normal((k_out, c, k, k)) * np.sqrt(2.0 / (c * k * k))).astype(np.float32)
+    w = (RNG.standard_normal((k_out, cpg, k, k)) * np.sqrt(2.0 / (cpg * k * k))).astype(np.float32)
     b = RNG.standard_normal(k_out).astype(np.float32) if epilogue else None
-    lib = build_conv(c, k_out, size, k, stride, cb, ob, epilogue, threads)
+    lib = build_conv(c, k_out, size, k, stride, cb, ob, epilogue, threads, groups)
     args = [to_nchwc(x, cb), to_oihwio(w, cb, ob)]
     if b is not None:
         args.append(b.reshape(1, k_out // ob, 1, 1, ob))
     args = [aligned(a) for a in args]
+    engines: dict[str, Callable[[], object]] = {"xtvm": lambda: lib.run(args)}
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(
-        onnx_conv(w, b, size, stride).SerializeToString(),
+        onnx_conv(w, b, size, stride, groups).SerializeToString(),
         opts,
         providers=["CPUExecutionProvider"],
     )
     want = sess.run(None, {"x": x})[0]
     got = from_nchwc(lib.run(args)[0])
     err = float(np.max(np.abs(got - want)))
-    times = interleaved(
-        {"xtvm": lambda: lib.run(args), "onnxruntime": lambda: sess.run(None, {"x": x})},
-        rounds,
-        clock,
-    )
+    if nchw:
+        plain = build_conv(c, k_out, size, k, stride, 0, 0, epilogue, threads, groups, True)
+        plain_args = [aligned(x), aligned(w)]
+        if b is not None:
+            plain_args.append(aligned(b.reshape(1, k_out, 1, 1)))
+        err = max(err, float(np.max(np.abs(plain.run(plain_args)[0] - want))))
+        engines["xtvm_nchw"] = lambda: plain.run(plain_args)
+    engines["onnxruntime"] = lambda: sess.run(None, {"x": x})
+    times = interleaved(engines, rounds, clock)
     out = (size + 2 * (k // 2) - k) // stride + 1
-    flops = 2.0 * k_out * out * out * c * k * k
+    flops = 2.0 * k_out * out * out * cpg * k * k
     row = {"layer": name, "threads": threads, "cb": cb, "ob": ob, "max_abs_err": err}
     for key, ts in times.items():
         row[key] = {"min_ms": min(ts), "median_ms": statistics.median(ts)}
@@ -209,6 +251,8 @@ def main() -> int:
     ap.add_argument("--block", type=int, default=0, help="channel block (0: the lane count)")
     ap.add_argument("--epilogue", action="store_true", help="bias + relu after the conv")
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--suite", choices=("resnet18", "grouped"), default="resnet18")
+    ap.add_argument("--nchw", action="store_true", help="also time the NCHW kernel")
     ap.add_argument(
         "--clock",
         choices=("wall", "cpu"),
@@ -218,21 +262,26 @@ def main() -> int:
     a = ap.parse_args()
     clock = time.process_time if a.clock == "cpu" else time.perf_counter
     wanted = set(filter(None, a.layers.split(",")))
-    layers = [lay for lay in RESNET18_CONVS if not wanted or lay[0] in wanted]
+    suite = GROUPED_CONVS if a.suite == "grouped" else RESNET18_CONVS
+    layers = [lay for lay in suite if not wanted or lay[0] in wanted]
     print(
         f"{'layer':14} {'thr':>3} {'cb/ob':>5} {'xtvm ms':>9} {'ort ms':>8} "
         f"{'ort/xtvm':>8} {'GFLOP/s':>8} {'median xtvm/ort':>16} {'err':>8}"
+        + (f" {'nchw ms':>8} {'median nchw':>11}" if a.nchw else "")
     )
     for threads in (int(t) for t in a.threads.split(",")):
         for layer in layers:
-            r = bench_layer(layer, threads, a.block, a.epilogue, a.rounds, clock)
+            r = bench_layer(layer, threads, a.block, a.epilogue, a.rounds, clock, a.nchw)
             xt, ox = r["xtvm"], r["onnxruntime"]
-            print(
+            line = (
                 f"{r['layer']:14} {threads:>3} {r['cb']:>2}/{r['ob']:<2} {xt['min_ms']:9.3f} "
                 f"{ox['min_ms']:8.3f} {ox['min_ms'] / xt['min_ms']:8.2f} {xt['gflops']:8.1f} "
-                f"{xt['median_ms']:7.3f}/{ox['median_ms']:<8.3f} {r['max_abs_err']:8.1e}",
-                flush=True,
+                f"{xt['median_ms']:7.3f}/{ox['median_ms']:<8.3f} {r['max_abs_err']:8.1e}"
             )
+            if a.nchw:
+                nc = r["xtvm_nchw"]
+                line += f" {nc['min_ms']:8.3f} {nc['median_ms']:11.3f}"
+            print(line, flush=True)
     return 0
 
 
