@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 import pytest
-from onnx import helper
+from onnx import TensorProto, helper, numpy_helper
 from xdsl.dialects.builtin import f32
 
 import xtvm
@@ -194,6 +194,30 @@ def test_resize_linear(coord, scales, shape) -> None:
     x = _x(*shape)
     model, lib = _resize(shape, scales, mode="linear", coordinate_transformation_mode=coord)
     np.testing.assert_allclose(lib(x=x), _ort(model, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+@pytest.mark.parametrize("scales", [(1, 1, 2, 2), (1, 1, 1.5, 1.5)])
+def test_resize_float64(mode, scales) -> None:
+    """Taps are float32 arithmetic; a float64 tensor takes the weights converted
+    (onnxruntime has no float64 Resize: compare with its float32 result)."""
+    shape = (1, 2, 5, 6)
+    out = [int(d * f) for d, f in zip(shape, scales)]
+
+    def model(elem: int):
+        g = helper.make_graph(
+            [helper.make_node("Resize", ["x", "", "sc"], ["y"], mode=mode)],
+            "resize",
+            [helper.make_tensor_value_info("x", elem, list(shape))],
+            [helper.make_tensor_value_info("y", elem, out)],
+            [numpy_helper.from_array(np.array(scales, np.float32), "sc")],
+        )
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+    x = _x(*shape)
+    got = xtvm.build(xtvm.from_onnx(model(TensorProto.DOUBLE)))(x=x.astype(np.float64))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, _ort(model(TensorProto.FLOAT), x), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["nearest", "linear"])

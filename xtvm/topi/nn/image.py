@@ -314,7 +314,9 @@ def resize(
         total: Expr | None = None
         for sel, w in combos:
             v = src[[sel.get(d, i[d]) for d in range(r)]]
-            term = v if w is None else v * w
+            # taps and weights are float32 arithmetic (as onnxruntime's); other element
+            # types take the weight converted
+            term = v if w is None else v * (cast(w, x.dtype) if isinstance(w, Expr) else w)
             total = term if total is None else total + term
         assert total is not None
         flags = [taps[d][2] for d in axes if taps[d][2] is not None]
