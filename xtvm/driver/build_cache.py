@@ -32,7 +32,7 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp
 from xdsl.ir import Attribute
 from xdsl.printer import Printer
 
-from xtvm.backends.llvm.cache import cache_root, write_atomic
+from xtvm.backends.llvm.cache import cache_limit_bytes, cache_root, touch, trim_cache, write_atomic
 
 CACHE_ENV = "XTVM_CACHE"
 _FORMAT = "build-v1"  # bump when an entry's layout or meaning changes
@@ -138,8 +138,11 @@ class BuildCache:
             return None
         if not isinstance(entry, dict) or entry.get("format") != _FORMAT:
             return None
+        touch(self._path(key))
         return entry
 
     def store(self, key: str, entry: dict[str, Any]) -> None:
-        """Write the entry atomically (a concurrent reader sees all of it or nothing)."""
+        """Write the entry atomically (a concurrent reader sees all of it or nothing), then
+        keep the cache under its size limit."""
         write_atomic(self._path(key), json.dumps({**entry, "format": _FORMAT}).encode())
+        trim_cache(self.folder.parent, cache_limit_bytes())

@@ -4,6 +4,11 @@ O3 plus codegen costs seconds on big models; a hit skips both. ``XTVM_CACHE_DIR`
 chooses the folder (default ``~/.cache/xtvm``); set it to "" to disable caching. Objects
 live in ``objects/``; the whole-build cache (:mod:`xtvm.driver.build_cache`) keeps its
 entries beside them in ``builds/``.
+
+The cache is bounded: after each write, if its files add up to more than
+``XTVM_CACHE_MAX_MB`` (default 2048; 0 means no limit), the least recently used ones are
+deleted until it is back under 80% of that (a hit refreshes an entry's time). A ResNet-18
+build adds about 50 MB, so an unbounded cache would grow by that much per changed model.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+from xtvm.errors import InputError
 
 _FORMAT = "v1"  # bump when the codegen changes what the same IR compiles to
 
@@ -54,6 +61,60 @@ def write_atomic(path: Path, data: bytes) -> None:
         pass
 
 
+MAX_ENV = "XTVM_CACHE_MAX_MB"
+DEFAULT_MAX_MB = 2048
+
+
+def cache_limit_bytes() -> int | None:
+    """The size limit from ``XTVM_CACHE_MAX_MB``; None for no limit."""
+    text = os.environ.get(MAX_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_MB << 20
+    try:
+        mb = float(text)
+    except ValueError:
+        raise InputError(f"{MAX_ENV} must be a number of megabytes, got {text!r}") from None
+    if mb < 0:
+        raise InputError(f"{MAX_ENV} must be a number of megabytes, got {text!r}")
+    return None if mb == 0 else int(mb * (1 << 20))
+
+
+def touch(path: Path) -> None:
+    """Mark a cache entry as used now (eviction removes the least recently used)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def trim_cache(root: Path, limit: int | None) -> int:
+    """Delete the least recently used files under ``root`` while they add up to more than
+    ``limit`` bytes, down to 80% of it; returns the bytes freed. Files being written
+    (``*.tmp``) are left alone; races with other processes only cost cache hits."""
+    if limit is None:
+        return 0
+    files: list[tuple[float, int, Path]] = []
+    total = 0
+    for path in root.rglob("*"):
+        if path.suffix == ".tmp":
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            files.append((st.st_mtime, st.st_size, path))
+            total += st.st_size
+    if total <= limit:
+        return 0
+    freed = 0
+    for _, size, path in sorted(files, key=lambda f: f[0]):
+        if total - freed <= limit * 0.8:
+            break
+        with contextlib.suppress(OSError):
+            path.unlink()
+            freed += size
+    return freed
+
+
 def cache_key(ir_text: str, target_string: str) -> str:
     """Content hash of everything that determines the object code."""
     h = hashlib.sha256()
@@ -72,10 +133,14 @@ class ObjectCache:
     def load(self) -> bytes | None:
         """The cached object, or None (missing or unreadable entries are misses)."""
         try:
-            return self.path.read_bytes()
+            data = self.path.read_bytes()
         except OSError:
             return None
+        touch(self.path)
+        return data
 
     def store(self, data: bytes) -> None:
-        """Write atomically (rename), so concurrent compiles never see half a file."""
+        """Write atomically (rename), so concurrent compiles never see half a file; then
+        keep the cache under its size limit."""
         write_atomic(self.path, data)
+        trim_cache(self.path.parent.parent, cache_limit_bytes())
