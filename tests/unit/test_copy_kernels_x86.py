@@ -361,3 +361,30 @@ def test_depth_to_space(mode) -> None:
     else:
         want = x.reshape(n, c // 4, b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
     np.testing.assert_array_equal(lib(x=x), want.reshape(n, c // 4, h * b, w * b))
+
+
+# -- reshape -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        ((2, 3, 4, 5, 16), (2, 60, 16)),  # shared leading and trailing dims
+        ((1, 3, 6, 6, 21), (1, 108, 21)),  # a detector head's rows (odd last axis)
+        ((4, 6, 8), (4, 48)),  # nothing shared at the end: one linear index
+        ((6, 8), (2, 3, 8)),  # split a leading dim
+    ],
+)
+def test_reshape_fused_with_a_consumer(src, dst) -> None:
+    """A reshape fused into an elementwise consumer divides only the dims it merges or
+    splits; a shared last axis stays a contiguous (vector) copy."""
+    nodes = [
+        helper.make_node("Reshape", ["x", "s"], ["r"]),
+        helper.make_node("Relu", ["r"], ["y"]),
+    ]
+    model = float_model(nodes, {"x": src}, ["y"], 17, {"s": np.array(dst, np.int64)})
+    lib = xtvm.build(xtvm.from_onnx(model, {"x": src}))
+    x = _x(*src)
+    np.testing.assert_array_equal(lib(x=x), np.maximum(x.reshape(dst), 0))
+    if src[-1] == dst[-1] and src[-1] % 8 == 0:
+        assert "vector.store" in _kernel_tir(lib)

@@ -21,8 +21,10 @@ def _strides(shape: Sequence[int]) -> list[int]:
 def reshape(x: Tensor, new_shape: Sequence[int], name: str = "reshape") -> Tensor:
     """Row-major reshape: flatten the output index, unflatten it into the input's dims.
 
-    Leading dims both shapes share map straight through; the rest go through one linear
-    index (``//`` and ``%`` on non-negative values)."""
+    Leading and trailing dims both shapes share map straight through (a trailing one keeps
+    the innermost loop a contiguous copy: ``[1, 3, 52, 52, 85] -> [1, 8112, 85]`` divides
+    only the row index); the rest go through one linear index (``//`` and ``%`` on
+    non-negative values)."""
     new_shape = tuple(int(d) for d in new_shape)
     src = x.shape
     n_in, n_out = 1, 1
@@ -32,19 +34,23 @@ def reshape(x: Tensor, new_shape: Sequence[int], name: str = "reshape") -> Tenso
         n_out *= d
     if n_in != n_out:
         raise ValueError(f"reshape: cannot reshape {src} to {new_shape}")
+    short = min(len(src), len(new_shape))
     common = 0
-    while common < min(len(src), len(new_shape)) and src[common] == new_shape[common]:
+    while common < short and src[common] == new_shape[common]:
         common += 1
+    tail = 0
+    while common + tail < short and src[-1 - tail] == new_shape[-1 - tail]:
+        tail += 1
+    mid_out = new_shape[common : len(new_shape) - tail]
+    mid_in = src[common : len(src) - tail]
 
     def body(*i: Expr) -> Expr:
         idx: list[Expr | int] = list(i[:common])
-        rest_out = new_shape[common:]
-        rest_in = src[common:]
         flat: Expr | int = 0
-        for ax, size, stride in zip(i[common:], rest_out, _strides(rest_out)):
+        for ax, size, stride in zip(i[common : len(i) - tail], mid_out, _strides(mid_out)):
             if size != 1:
                 flat = ax * stride + flat if isinstance(flat, Expr) else ax * stride
-        for d, (size, stride) in enumerate(zip(rest_in, _strides(rest_in))):
+        for d, (size, stride) in enumerate(zip(mid_in, _strides(mid_in))):
             if size == 1 or not isinstance(flat, Expr):
                 idx.append(0)
                 continue
@@ -52,6 +58,7 @@ def reshape(x: Tensor, new_shape: Sequence[int], name: str = "reshape") -> Tenso
             if d > 0:  # the first remaining dim needs no wrap-around
                 v = v % size
             idx.append(v)
+        idx += list(i[len(i) - tail :])
         return x[idx]
 
     return x.builder.compute(new_shape, body, name, tag="injective")
