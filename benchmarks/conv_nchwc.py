@@ -57,37 +57,6 @@ def lowering_pipeline() -> str:
     return spec[spec.index("convert-te-to-tir") :]
 
 
-def channel_block(channels: int, lanes: int) -> int:
-    """The largest divisor of ``channels`` that is at most ``lanes``."""
-    return max(d for d in range(1, min(channels, lanes) + 1) if channels % d == 0)
-
-
-def aligned(a: np.ndarray) -> np.ndarray:
-    """A copy the runtime takes as is (it copies inputs that are not 64-byte aligned)."""
-    from xtvm.runtime import aligned_empty
-
-    out = aligned_empty(a.shape, a.dtype)
-    out[...] = a
-    return out
-
-
-def to_nchwc(x: np.ndarray, cb: int) -> np.ndarray:
-    n, c, h, w = x.shape
-    return np.ascontiguousarray(x.reshape(n, c // cb, cb, h, w).transpose(0, 1, 3, 4, 2))
-
-
-def from_nchwc(y: np.ndarray) -> np.ndarray:
-    n, ob_count, h, w, ob = y.shape
-    return y.transpose(0, 1, 4, 2, 3).reshape(n, ob_count * ob, h, w)
-
-
-def to_oihwio(w: np.ndarray, cb: int, ob: int) -> np.ndarray:
-    o, c, kh, kw = w.shape
-    return np.ascontiguousarray(
-        w.reshape(o // ob, ob, c // cb, cb, kh, kw).transpose(0, 2, 4, 5, 3, 1)
-    )
-
-
 def build_conv(
     c: int,
     k_out: int,
@@ -197,6 +166,8 @@ def bench_layer(
     import onnxruntime as ort
 
     from xtvm.backends.llvm.target import Target
+    from xtvm.dialects.relay.layout_spec import transform_array
+    from xtvm.passes.relay.alter_layout_rules import channel_block
 
     name, c, k_out, size, k, stride, *rest = layer
     groups = rest[0] if rest else 1
@@ -208,10 +179,9 @@ def bench_layer(
     w = (RNG.standard_normal((k_out, cpg, k, k)) * np.sqrt(2.0 / (cpg * k * k))).astype(np.float32)
     b = RNG.standard_normal(k_out).astype(np.float32) if epilogue else None
     lib = build_conv(c, k_out, size, k, stride, cb, ob, epilogue, threads, groups)
-    args = [to_nchwc(x, cb), to_oihwio(w, cb, ob)]
+    args = [transform_array(x, "NCHW", f"NCHW{cb}c"), transform_array(w, "OIHW", f"OIHW{cb}i{ob}o")]
     if b is not None:
         args.append(b.reshape(1, k_out // ob, 1, 1, ob))
-    args = [aligned(a) for a in args]
     engines: dict[str, Callable[[], object]] = {"xtvm": lambda: lib.run(args)}
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
@@ -222,13 +192,13 @@ def bench_layer(
         providers=["CPUExecutionProvider"],
     )
     want = sess.run(None, {"x": x})[0]
-    got = from_nchwc(lib.run(args)[0])
+    got = transform_array(lib.run(args)[0], f"NCHW{ob}c", "NCHW")
     err = float(np.max(np.abs(got - want)))
     if nchw:
         plain = build_conv(c, k_out, size, k, stride, 0, 0, epilogue, threads, groups, True)
-        plain_args = [aligned(x), aligned(w)]
+        plain_args = [x, w]
         if b is not None:
-            plain_args.append(aligned(b.reshape(1, k_out, 1, 1)))
+            plain_args.append(b.reshape(1, k_out, 1, 1))
         err = max(err, float(np.max(np.abs(plain.run(plain_args)[0] - want))))
         engines["xtvm_nchw"] = lambda: plain.run(plain_args)
     engines["onnxruntime"] = lambda: sess.run(None, {"x": x})
