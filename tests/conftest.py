@@ -42,3 +42,40 @@ def ort_run() -> Callable[..., list[np.ndarray]]:
         return sess.run(None, feeds)
 
     return run
+
+
+def _o3_pipeline(vector_bits: int) -> str:
+    from xtvm.passes.registry import PIPELINES
+
+    if not vector_bits:
+        return PIPELINES["O3"]
+    return PIPELINES["O3"].replace(
+        "relay-alter-layout", f"relay-alter-layout{{vector-bits={vector_bits}}}"
+    )
+
+
+@pytest.fixture(scope="session")
+def o3_pipeline() -> Callable[[int], str]:
+    """``o3_pipeline(vector_bits)``: the -O3 pipeline with ``relay-alter-layout`` blocking
+    for ``vector_bits``-wide vectors (0: the host's)."""
+    return _o3_pipeline
+
+
+@pytest.fixture(scope="session")
+def o3_check(ort_run: Callable[..., list[np.ndarray]]) -> Callable[..., str]:
+    """``o3_check(model, feeds, vector_bits) -> relay IR``: build with -O3 (blocking for
+    ``vector_bits``), compare every output with onnxruntime (rtol = atol = 1e-4)."""
+    import xtvm
+
+    def check(model, feeds: dict[str, np.ndarray], vector_bits: int) -> str:
+        mod = xtvm.from_onnx(model, {k: v.shape for k, v in feeds.items()})
+        lib = xtvm.build(mod, pipeline=_o3_pipeline(vector_bits))
+        got = lib.run(feeds)
+        want = ort_run(model, feeds)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+        return lib.get_source("relay")
+
+    return check

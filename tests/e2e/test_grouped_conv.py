@@ -17,8 +17,6 @@ import numpy as np
 import pytest
 from onnx import helper
 
-import xtvm
-from xtvm.passes.registry import PIPELINES
 from xtvm.testing.onnx_check import float_model
 
 RNG = np.random.default_rng(11)
@@ -27,27 +25,6 @@ RNG = np.random.default_rng(11)
 def _w(*shape: int) -> np.ndarray:
     fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
     return (RNG.standard_normal(shape) / np.sqrt(fan_in)).astype(np.float32)
-
-
-def _pipeline(vector_bits: int) -> str:
-    if not vector_bits:
-        return PIPELINES["O3"]
-    return PIPELINES["O3"].replace(
-        "relay-alter-layout", f"relay-alter-layout{{vector-bits={vector_bits}}}"
-    )
-
-
-def _build_and_check(model, feeds: dict[str, np.ndarray], vector_bits: int, ort_run) -> str:
-    """Build with -O3 (at ``vector_bits``), compare with onnxruntime; returns the relay IR."""
-    mod = xtvm.from_onnx(model, {k: v.shape for k, v in feeds.items()})
-    lib = xtvm.build(mod, pipeline=_pipeline(vector_bits))
-    got = lib.run(feeds)
-    want = ort_run(model, feeds)
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.shape == w.shape
-        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
-    return lib.get_source("relay")
 
 
 def _grouped_model(
@@ -95,10 +72,10 @@ CASES: dict[str, tuple[dict, bool]] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_grouped_conv_matches_onnxruntime(case: str, ort_run: Callable) -> None:
+def test_grouped_conv_matches_onnxruntime(case: str, o3_check: Callable) -> None:
     kw, blocked = CASES[case]
     model, feeds = _grouped_model(**kw)
-    relay_ir = _build_and_check(model, feeds, 256, ort_run)
+    relay_ir = o3_check(model, feeds, 256)
     groups = kw["groups"]
     if blocked:
         assert "relay.conv2d_nchwc" in relay_ir
@@ -110,10 +87,10 @@ def test_grouped_conv_matches_onnxruntime(case: str, ort_run: Callable) -> None:
 
 
 @pytest.mark.parametrize("case", ["g2-3x3-bias-relu", "g32-resnext-4-per-group"])
-def test_grouped_conv_with_narrow_vectors(case: str, ort_run: Callable) -> None:
+def test_grouped_conv_with_narrow_vectors(case: str, o3_check: Callable) -> None:
     """At 128 bits (4 lanes) 4 or more channels per group make full-vector blocks."""
     model, feeds = _grouped_model(**CASES[case][0])
-    relay_ir = _build_and_check(model, feeds, 128, ort_run)
+    relay_ir = o3_check(model, feeds, 128)
     blocks = re.findall(r"relay\.conv2d_nchwc .*-> tensor<1x\d+x\d+x\d+x(\d+)xf32>", relay_ir)
     assert blocks == ["4"]
 
@@ -161,10 +138,10 @@ def _bottleneck(c: int, width: int, groups: int, stride: int):
     ids=["8-per-group", "4-per-group-s2"],
 )
 def test_resnext_bottleneck(
-    width: int, groups: int, stride: int, transforms: int, ort_run: Callable
+    width: int, groups: int, stride: int, transforms: int, o3_check: Callable
 ) -> None:
     model, feeds = _bottleneck(32, width, groups, stride)
-    relay_ir = _build_and_check(model, feeds, 256, ort_run)
+    relay_ir = o3_check(model, feeds, 256)
     assert relay_ir.count("relay.conv2d_nchwc") == 4
     assert relay_ir.count(f"groups = {groups} : i64") == 1
     assert "relay.conv2d " not in relay_ir

@@ -8,8 +8,6 @@ lane count both occur.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import onnx
 import pytest
@@ -30,29 +28,6 @@ WIDTHS = [0, 128, 256]  # 0: the host's
 
 def _w(*shape: int, scale: float = 0.3) -> np.ndarray:
     return (RNG.standard_normal(shape) * scale).astype(np.float32)
-
-
-def _pipeline(vector_bits: int) -> str:
-    if not vector_bits:
-        return PIPELINES["O3"]
-    return PIPELINES["O3"].replace(
-        "relay-alter-layout", f"relay-alter-layout{{vector-bits={vector_bits}}}"
-    )
-
-
-def _build_and_check(
-    model: onnx.ModelProto, feeds: dict[str, np.ndarray], vector_bits: int, ort_run: Callable
-) -> str:
-    """Build with -O3 (at ``vector_bits``), compare with onnxruntime; returns the relay IR."""
-    mod = xtvm.from_onnx(model, {k: v.shape for k, v in feeds.items()})
-    lib = xtvm.build(mod, pipeline=_pipeline(vector_bits))
-    got = lib.run(feeds)
-    want = ort_run(model, feeds)
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.shape == w.shape
-        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
-    return lib.get_source("relay")
 
 
 def _conv(name: str, x: str, w: str, b: str | None = None, **attrs) -> onnx.NodeProto:
@@ -185,11 +160,11 @@ CASES = {
 
 @pytest.mark.parametrize("vector_bits", WIDTHS, ids=[f"bits{b}" for b in WIDTHS])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_conv_graphs_match_onnxruntime(case: str, vector_bits: int, ort_run) -> None:
+def test_conv_graphs_match_onnxruntime(case: str, vector_bits: int, o3_check) -> None:
     make, transforms = CASES[case]
     nodes, inputs, outputs, inits = make()
     model = float_model(nodes, inputs, outputs, 13, inits)
-    relay_ir = _build_and_check(model, _feeds(**inputs), vector_bits, ort_run)
+    relay_ir = o3_check(model, _feeds(**inputs), vector_bits)
     assert "relay.conv2d_nchwc" in relay_ir
     assert "relay.conv2d " not in relay_ir
     # one transform into the blocked layout per graph input (shared by the convs reading it)
@@ -198,7 +173,7 @@ def test_conv_graphs_match_onnxruntime(case: str, vector_bits: int, ort_run) -> 
 
 
 @pytest.mark.parametrize("vector_bits", WIDTHS, ids=[f"bits{b}" for b in WIDTHS])
-def test_dense_with_bias_matches_onnxruntime(vector_bits: int, ort_run) -> None:
+def test_dense_with_bias_matches_onnxruntime(vector_bits: int, o3_check) -> None:
     nodes = [
         helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], transB=1),
         helper.make_node("Relu", ["h"], ["r"]),
@@ -207,15 +182,15 @@ def test_dense_with_bias_matches_onnxruntime(vector_bits: int, ort_run) -> None:
     ]
     inits = {"w1": _w(64, 24), "b1": _w(64), "w2": _w(64, 32), "b2": _w(32)}
     model = float_model(nodes, {"x": (3, 24)}, ["y"], 13, inits)
-    relay_ir = _build_and_check(model, _feeds(x=(3, 24)), vector_bits, ort_run)
+    relay_ir = o3_check(model, _feeds(x=(3, 24)), vector_bits)
     assert relay_ir.count("relay.dense_pack") == 2
     assert "relay.dense " not in relay_ir
 
 
-def test_dense_that_fits_no_panel_stays() -> None:
+def test_dense_that_fits_no_panel_stays(o3_pipeline) -> None:
     nodes = [helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)]
     model = float_model(nodes, {"x": (2, 8)}, ["y"], 13, {"w": _w(10, 8)})
-    lib = xtvm.build(xtvm.from_onnx(model, {"x": (2, 8)}), pipeline=_pipeline(256))
+    lib = xtvm.build(xtvm.from_onnx(model, {"x": (2, 8)}), pipeline=o3_pipeline(256))
     assert "relay.dense " in lib.get_source("relay")
 
 
