@@ -40,6 +40,7 @@ The knobs live in :class:`DefaultScheduleConfig`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -223,28 +224,42 @@ def _tag(c: ComputeOp) -> str | None:
     return c.tag.data if c.tag is not None else None
 
 
-def _epilogue(kernel: KernelOp, anchor: ComputeOp, kept: list[ComputeOp]) -> ComputeOp | None:
-    """The one kept (non-inlined) compute reading ``anchor`` directly or through inlined
-    stages, if it is a non-reduction kernel output of the anchor's shape."""
-    kept_set = set(kept)
+def direct_readers(kernel: KernelOp) -> dict[ComputeOp, set[ComputeOp]]:
+    """Compute -> the computes that read its result."""
     by_result = {c.result: c for c in kernel.computes}
     readers: dict[ComputeOp, set[ComputeOp]] = {}
     for c in kernel.computes:
         for op in c.walk():
             if isinstance(op, ReadOp) and op.tensor in by_result:
                 readers.setdefault(by_result[op.tensor], set()).add(c)
+    return readers
+
+
+def kept_readers(
+    readers: dict[ComputeOp, set[ComputeOp]], start: ComputeOp, is_kept: Callable[[ComputeOp], bool]
+) -> set[ComputeOp]:
+    """The kept computes reading ``start`` directly or through computes that are not kept
+    (inlined ones), given :func:`direct_readers`."""
     found: set[ComputeOp] = set()
-    work, seen = [anchor], set()
+    work, seen = [start], set()
     while work:
         cur = work.pop()
         for r in readers.get(cur, ()):
             if r in seen:
                 continue
             seen.add(r)
-            if r in kept_set:
+            if is_kept(r):
                 found.add(r)
             else:
                 work.append(r)
+    return found
+
+
+def _epilogue(kernel: KernelOp, anchor: ComputeOp, kept: list[ComputeOp]) -> ComputeOp | None:
+    """The one kept (non-inlined) compute reading ``anchor`` directly or through inlined
+    stages, if it is a non-reduction kernel output of the anchor's shape."""
+    kept_set = set(kept)
+    found = kept_readers(direct_readers(kernel), anchor, kept_set.__contains__)
     if len(found) != 1:
         return None
     (epi,) = found

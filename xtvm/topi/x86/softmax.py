@@ -23,7 +23,13 @@ from __future__ import annotations
 
 from xtvm.dialects.te import ComputeOp, ReadOp
 from xtvm.topi.schedule import Axis, Schedule, Stage
-from xtvm.topi.x86.default import DefaultScheduleConfig, schedule_stage, stage_work
+from xtvm.topi.x86.default import (
+    DefaultScheduleConfig,
+    direct_readers,
+    kept_readers,
+    schedule_stage,
+    stage_work,
+)
 from xtvm.topi.x86.registry import register_schedule
 
 
@@ -82,7 +88,8 @@ def _row_stages(s: Schedule, e: Stage) -> tuple[Stage, Stage, Stage] | None:
     assert c is not None
     if len(e.shape) < 2:
         return None
-    readers = _kept_readers(s)
+    direct = direct_readers(s.kernel)
+    readers = {k: kept_readers(direct, k, lambda r: not s.is_inlined(r)) for k in s.kernel.computes}
     maxes = {
         op.tensor.owner
         for op in c.walk()
@@ -105,30 +112,6 @@ def _row_stages(s: Schedule, e: Stage) -> tuple[Stage, Stage, Stage] | None:
     if out.shape != e.shape:
         return None
     return s.stage(mx), s.stage(total), s.stage(out)
-
-
-def _kept_readers(s: Schedule) -> dict[ComputeOp, set[ComputeOp]]:
-    """Compute -> the non-inlined computes reading it, directly or through inlined ones."""
-    kernel = s.kernel
-    by_result = {c.result: c for c in kernel.computes}
-    direct: dict[ComputeOp, set[ComputeOp]] = {}
-    for c in kernel.computes:
-        for op in c.walk():
-            if isinstance(op, ReadOp) and op.tensor in by_result:
-                direct.setdefault(by_result[op.tensor], set()).add(c)
-
-    def resolve(c: ComputeOp, seen: frozenset[ComputeOp]) -> set[ComputeOp]:
-        found: set[ComputeOp] = set()
-        for r in direct.get(c, ()):
-            if r in seen:
-                continue
-            if s.is_inlined(r):
-                found |= resolve(r, seen | {r})
-            else:
-                found.add(r)
-        return found
-
-    return {c: resolve(c, frozenset()) for c in kernel.computes}
 
 
 def _tag(op: object) -> str | None:
