@@ -275,7 +275,7 @@ class WorkspaceBufferOp(IRDLOperation):
             raise VerifyException("tir.workspace_buffer: only valid in the entry function")
 
 
-def _byte_size(t: MemRefType) -> int:
+def buffer_bytes(t: MemRefType) -> int:
     """Bytes of a static buffer (``i1`` elements take a byte each, as in the LLVM lowering)."""
     n = max(1, getattr(t.element_type, "bitwidth", 8) // 8)
     for d in t.get_shape():
@@ -309,7 +309,7 @@ class ViewOp(IRDLOperation):
         off = self.offset.value.data
         if off < 0 or off % 64:
             raise VerifyException("tir.view: offset must be a non-negative multiple of 64")
-        if off + _byte_size(self.buffer.type) > _byte_size(bt):
+        if off + buffer_bytes(self.buffer.type) > buffer_bytes(bt):
             raise VerifyException("tir.view: the view does not fit in its base buffer")
 
 

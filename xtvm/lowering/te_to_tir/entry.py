@@ -46,8 +46,20 @@ def _nbytes(t: TensorType) -> int:
     return max(n, 1)
 
 
-def _align(n: int) -> int:
+def align_up(n: int) -> int:
+    """``n`` rounded up to a multiple of ``ALIGN``."""
     return -(-n // ALIGN) * ALIGN
+
+
+def first_fit(busy: list[tuple[int, int]], size: int) -> int:
+    """The lowest aligned offset where ``size`` bytes overlap none of the ``(offset, size)``
+    ranges in ``busy``."""
+    off = 0
+    for o, s in sorted(busy):
+        if off + size <= o:
+            break
+        off = max(off, align_up(o + s))
+    return off
 
 
 def plan_workspace(sizes: list[int], live: list[tuple[int, int]]) -> tuple[list[int], int]:
@@ -55,13 +67,8 @@ def plan_workspace(sizes: list[int], live: list[tuple[int, int]]) -> tuple[list[
     placed: list[tuple[int, int, int, int]] = []  # offset, size, def, last
     offsets: list[int] = []
     for size, (d, u) in zip(sizes, live):
-        size = _align(size)
-        busy = sorted((o, s) for o, s, d2, u2 in placed if d <= u2 and d2 <= u)
-        off = 0
-        for o, s in busy:
-            if off + size <= o:
-                break
-            off = max(off, _align(o + s))
+        size = align_up(size)
+        off = first_fit([(o, s) for o, s, d2, u2 in placed if d <= u2 and d2 <= u], size)
         placed.append((off, size, d, u))
         offsets.append(off)
     total = max((o + s for o, s, _, _ in placed), default=0)
@@ -147,7 +154,7 @@ def lower_main(
                     inter.append(r)
                     live.append((n, last))
     offsets, total = plan_workspace([_nbytes(v.type) for v in inter], live)  # type: ignore[arg-type]
-    pf.attributes["xtvm.workspace_bytes"] = IntegerAttr(_align(total), i64)
+    pf.attributes["xtvm.workspace_bytes"] = IntegerAttr(align_up(total), i64)
 
     prologue = Scope(body)
     for v, off in zip(inter, offsets):

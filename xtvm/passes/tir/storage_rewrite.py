@@ -32,20 +32,9 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from xtvm.dialects import tir
+from xtvm.dialects.tir import buffer_bytes
+from xtvm.lowering.te_to_tir.entry import align_up, first_fit
 from xtvm.passes.registry import register_pass
-
-ALIGN = 64
-
-
-def _align(n: int) -> int:
-    return -(-n // ALIGN) * ALIGN
-
-
-def _bytes(t: MemRefType) -> int:
-    n = max(1, getattr(t.element_type, "bitwidth", 8) // 8)
-    for d in t.get_shape():
-        n *= d
-    return max(n, 1)
 
 
 def _top_level(op: Operation, block_parent: Operation) -> Operation:
@@ -93,8 +82,8 @@ def assign_slots(lives: list[tuple[tir.AllocOp, int, int]]) -> list[_Slot]:
     """Greedy interval colouring per scope: a buffer joins a free slot (last member dead
     before its first use), preferring one already big enough and closest in size."""
     slots: list[_Slot] = []
-    for alloc, first, last in sorted(lives, key=lambda t: (t[1], -_bytes(t[0].buffer.type))):
-        size = _align(_bytes(alloc.buffer.type))  # type: ignore[arg-type]
+    for alloc, first, last in sorted(lives, key=lambda t: (t[1], -buffer_bytes(t[0].buffer.type))):
+        size = align_up(buffer_bytes(alloc.buffer.type))  # type: ignore[arg-type]
         scope = alloc.scope.data
         free = [s for s in slots if s.scope == scope and s.end < first]
         if free:
@@ -167,7 +156,7 @@ def _place_scratch(entry: tir.PrimFuncOp, scratch: dict[str, list[MemRefType]]) 
             pos = [index[_top_level(u.operation, entry)] for u in op.buffer.uses]
             if pos:
                 off = op.offset.value.data
-                spans.append((min(pos), max(pos), off, off + _bytes(op.buffer.type)))  # type: ignore[arg-type]
+                spans.append((min(pos), max(pos), off, off + buffer_bytes(op.buffer.type)))  # type: ignore[arg-type]
     attr = entry.attributes.get("xtvm.workspace_bytes")
     total = attr.value.data if isinstance(attr, IntegerAttr) else 0
     for n, op in enumerate(ops):
@@ -176,16 +165,12 @@ def _place_scratch(entry: tir.PrimFuncOp, scratch: dict[str, list[MemRefType]]) 
         types = scratch.get(op.callee.root_reference.data)
         if not types:
             continue
-        busy = sorted((o, e) for a, b, o, e in spans if a <= n <= b)
+        busy = [(o, e - o) for a, b, o, e in spans if a <= n <= b]
         views = []
         for t in types:
-            size = _bytes(t)
-            off = 0
-            for o, e in busy:
-                if off + size <= o:
-                    break
-                off = max(off, _align(e))
-            busy = sorted([*busy, (off, off + size)])
+            size = buffer_bytes(t)
+            off = first_fit(busy, size)
+            busy.append((off, size))
             wb = tir.WorkspaceBufferOp(t, off)
             wb.buffer.name_hint = "scratch"
             Rewriter.insert_op(wb, InsertPoint.before(op))
@@ -194,7 +179,7 @@ def _place_scratch(entry: tir.PrimFuncOp, scratch: dict[str, list[MemRefType]]) 
         call = tir.CallOp(op.callee.root_reference.data, [*op.args, *views])
         call.attributes.update(op.attributes)
         Rewriter.replace_op(op, call)
-    entry.attributes["xtvm.workspace_bytes"] = IntegerAttr(_align(total), i64)
+    entry.attributes["xtvm.workspace_bytes"] = IntegerAttr(align_up(total), i64)
 
 
 @register_pass
