@@ -40,9 +40,11 @@ The knobs live in :class:`DefaultScheduleConfig`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from xdsl.dialects.builtin import AnyFloat, IntegerType, TensorType
 
@@ -82,6 +84,17 @@ class DefaultScheduleConfig:
     min_parallel_work: int = 1 << 15
 
     vector_registers: int = 0  # 0: 32 with 512-bit vectors (AVX-512), else 16 (AVX2, SSE)
+    # Tunable choices of the operator schedules (xtvm.autotune.space.Knobs): the fallback
+    # (defaults), a space being collected, or a tuned config. Set per kernel by the lowering.
+    knobs: Any = field(default=None, compare=False, hash=False)
+
+    def tuning(self) -> Any:
+        """The knobs object templates ask for their choices (defaults when untuned)."""
+        if self.knobs is None:
+            from xtvm.autotune.space import FALLBACK
+
+            return FALLBACK
+        return self.knobs
 
     def registers(self) -> int:
         """Vector registers the register-blocked schedules may plan for."""
@@ -195,6 +208,7 @@ def apply_default_schedule(
         else:
             kept.append(c)
     done: set[ComputeOp] = set()
+    anchors = 0
     if cfg.operator_schedules and cfg.inline_injective:
         for c in kept:
             fn = schedule_for(_tag(c))
@@ -203,7 +217,12 @@ def apply_default_schedule(
             epi = None if c.result in outputs else _epilogue(kernel, c, kept)
             if c.result not in outputs and epi is None and not keeps_buffer(_tag(c)):
                 continue  # an anchor feeding a reduction or several outputs: default rules
-            more = fn(s, s.stage(c), s.stage(epi) if epi is not None else None, cfg)
+            # a second anchor in one kernel gets its own knob names
+            acfg = cfg
+            if anchors and cfg.knobs is not None:
+                acfg = dataclasses.replace(cfg, knobs=cfg.knobs.scoped(f"a{anchors}."))
+            anchors += 1
+            more = fn(s, s.stage(c), s.stage(epi) if epi is not None else None, acfg)
             done.add(c)
             done.update(st.compute for st in more or () if st.compute is not None)
             if epi is not None:
