@@ -52,3 +52,12 @@ class CompileError(XTVMError):
 
 class IRError(XTVMError):
     """IR text does not parse or does not verify."""
+
+
+class TuningWarning(UserWarning):
+    """Tuning records were skipped (another target or version) or did not cover every
+    tunable kernel: one summary line per build or load, never one per kernel."""
+
+
+class RecordsError(XTVMError):
+    """A tuning-records file is missing or malformed; the message names the file and line."""

@@ -16,7 +16,7 @@ from xdsl.passes import ModulePass
 import xtvm
 from xtvm.context import make_context
 from xtvm.driver.compile import ir_level, run_pipeline, specialize_for_target
-from xtvm.errors import CompileError, InputError, PipelineError, XTVMError
+from xtvm.errors import CompileError, InputError, PipelineError, RecordsError, XTVMError
 
 SMALL_RELAY = """
 func.func @main(%x: tensor<2x3xf32>, %y: tensor<2x3xf32>) -> tensor<2x3xf32> {
@@ -146,7 +146,8 @@ def test_build_needs_llvm_at_the_end() -> None:
 @pytest.mark.parametrize(
     "kwargs, error, needle",
     [
-        ({"tuning_records": "r.json"}, CompileError, "tuning"),
+        ({"tuning_records": "no-such-records.json"}, RecordsError, "no-such-records.json"),
+        ({"tuning_records": 3}, CompileError, "tuning_records"),
         ({"opt_level": 4}, PipelineError, "opt_level"),
         ({"pipeline": "no-such-pass"}, PipelineError, "no-such-pass"),
         ({"target": "cuda"}, CompileError, "target"),

@@ -121,9 +121,11 @@ class _Recipe:
     target: Any
     num_threads: int | None
     profile: bool
+    tuning: Any = None  # xtvm.autotune.dispatch.ApplyBestConfigs, or None (untuned)
 
     def describe(self) -> str:
-        return json.dumps([self.spec, str(self.target), self.num_threads, self.profile])
+        tuned = self.tuning.fingerprint() if self.tuning is not None else None
+        return json.dumps([self.spec, str(self.target), self.num_threads, self.profile, tuned])
 
     def passes(self) -> list[ModulePass]:
         from xtvm.passes.registry import parse_pipeline
@@ -133,7 +135,23 @@ class _Recipe:
             passes = _with_option(passes, "num_threads", self.num_threads)
         if self.profile:
             passes = _with_option(passes, "profile", True)
+        if self.tuning is not None:
+            passes = _with_option(passes, "tuning", self.tuning)
         return passes
+
+
+def _tuning_dispatch(tuning_records: Any, target: Any) -> Any:
+    """``tuning_records`` (a records file path, a list of records, or an
+    ``ApplyBestConfigs``) as the per-kernel dispatch object, or None."""
+    if tuning_records is None:
+        return None
+    from xtvm.autotune.dispatch import ApplyBestConfigs
+
+    if isinstance(tuning_records, ApplyBestConfigs):
+        return tuning_records
+    from xtvm.autotune.apply import dispatch_from_records
+
+    return dispatch_from_records(tuning_records, target)
 
 
 def _with_option(passes: list[ModulePass], option: str, value: Any) -> list[ModulePass]:
@@ -217,11 +235,6 @@ def build(
     from xtvm.backends.llvm import Target
     from xtvm.driver.build_cache import BuildCache, build_key
 
-    if tuning_records is not None:
-        raise CompileError(
-            "tuning records are not supported: xtvm has no auto-tuner yet; "
-            "build without tuning_records"
-        )
     if not isinstance(mod, ModuleOp):
         raise CompileError(f"build expects a relay ModuleOp, got {type(mod).__name__}")
     if not isinstance(opt_level, int) or isinstance(opt_level, bool):
@@ -229,7 +242,8 @@ def build(
     if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
         raise CompileError(f"num_threads must be a positive int, got {num_threads!r}")
     tgt = target if isinstance(target, Target) else Target.from_string(str(target))
-    recipe = _Recipe(_pipeline_spec(opt_level, pipeline), tgt, num_threads, bool(profile))
+    tuning = _tuning_dispatch(tuning_records, tgt)
+    recipe = _Recipe(_pipeline_spec(opt_level, pipeline), tgt, num_threads, bool(profile), tuning)
     source = mod.clone()  # the caller may change ``mod`` later; rebuilds start from this
     store = BuildCache.open(cache)
     times = [("setup", time.perf_counter() - setup_start)]
@@ -240,12 +254,23 @@ def build(
         times.append(("build-cache-key", time.perf_counter() - start))
         hit = _load_cached(store, key, source, recipe, times)
         if hit is not None:
+            if tuning is not None:
+                hit.tuning_summary = "tuning records: applied (cached build)"
             return hit
     # The first build in a process imports every pass here.
     start = time.perf_counter()
     passes = recipe.passes()
     times.append(("parse-pipeline", time.perf_counter() - start))
-    return _compile(source, passes, recipe, times, (store, key) if store and key else None)
+    built = _compile(source, passes, recipe, times, (store, key) if store and key else None)
+    if tuning is not None:
+        built.tuning_summary = tuning.summary()
+        if tuning.untuned or tuning.stale:
+            import warnings
+
+            from xtvm.errors import TuningWarning
+
+            warnings.warn(built.tuning_summary, TuningWarning, stacklevel=2)
+    return built
 
 
 def _rebuilder(source: ModuleOp, recipe: _Recipe) -> Any:

@@ -36,6 +36,8 @@ class CompiledModule:
         build_key: str | None = None,
     ):
         self.module = module
+        # one line on the tuning records a build applied (None: built without records)
+        self.tuning_summary: str | None = None
         self._ir_module = ir_module  # llvmlite ir.Module, before LLVM's optimizations
         self.target = target
         self.metadata = dict(metadata)

@@ -14,8 +14,10 @@ unique in the module. An op without a lowering raises ``CompileError`` naming it
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
@@ -53,8 +55,12 @@ def build_kernel(
     ops: Sequence[Operation],
     outputs: Sequence[SSAValue],
     config: DefaultScheduleConfig | None = None,
+    tuning: Any = None,
 ) -> KernelOp:
-    """A scheduled kernel computing ``outputs`` from ``inputs`` by the relay ``ops``."""
+    """A scheduled kernel computing ``outputs`` from ``inputs`` by the relay ``ops``.
+
+    ``tuning`` (see :mod:`xtvm.autotune.dispatch`) gives the knobs the operator schedules
+    use for this kernel: a tuned config, or a space to collect; None keeps the defaults."""
     kb = KernelBuilder(name)
     env: dict[SSAValue, Tensor] = {}
     for k, v in enumerate(inputs):
@@ -87,7 +93,21 @@ def build_kernel(
         results.append(t)
     kb.output(*results)
     kernel = kb.finish()
-    apply_default_schedule(kernel, config)
+    knobs = tuning.knobs_for_kernel(kernel) if tuning is not None else None
+    if knobs is None:
+        apply_default_schedule(kernel, config)
+        return kernel
+    from xtvm.autotune.space import InvalidConfigError
+
+    cfg = config or DefaultScheduleConfig()
+    try:
+        apply_default_schedule(kernel, dataclasses.replace(cfg, knobs=knobs))
+    except InvalidConfigError:
+        sched = kernel.schedule  # a stale record: drop what it scheduled, use the defaults
+        if sched is not None:
+            kernel.block.detach_op(sched).erase()
+        tuning.stale_config(kernel)
+        apply_default_schedule(kernel, config)
     return kernel
 
 
@@ -129,6 +149,7 @@ def _lower_function(
     namer: _Namer,
     cfg: DefaultScheduleConfig | None,
     built: dict[str, str],
+    tuning: Any = None,
 ) -> None:
     """``built``: group key -> kernel name, so a repeated group (an unrolled RNN step, a
     repeated layer) is built once and every copy calls the same kernel."""
@@ -138,7 +159,7 @@ def _lower_function(
         name = built.get(key)
         if name is None:
             name = built[key] = namer(base)
-            kernel = build_kernel(name, inputs, ops, outputs, cfg)
+            kernel = build_kernel(name, inputs, ops, outputs, cfg, tuning)
             module.body.block.insert_op_before(kernel, fn)
         return name
 
@@ -190,6 +211,9 @@ class ConvertRelayToTePass(ModulePass):
 
     vector_bits: int = 0
     min_parallel_work: int = DefaultScheduleConfig.min_parallel_work
+    # Python-only (not a pipeline-string option): the per-kernel tuning hook of
+    # xtvm.autotune.dispatch (tuned configs, or space collection for task extraction)
+    tuning: Any = field(default=None, compare=False)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         used = {
@@ -203,4 +227,4 @@ class ConvertRelayToTePass(ModulePass):
         )
         built: dict[str, str] = {}
         for fn in [o for o in op.body.block.ops if isinstance(o, func.FuncOp)]:
-            _lower_function(fn, op, namer, cfg, built)
+            _lower_function(fn, op, namer, cfg, built, self.tuning)

@@ -1,0 +1,136 @@
+"""Applying tuning configs during a build: the object ``convert-relay-to-te`` asks per kernel.
+
+``convert-relay-to-te`` builds each kernel's compute, then asks its ``tuning`` object (if
+any) for the knobs to schedule it with: ``knobs_for_kernel(kernel) -> Knobs | None``. Two
+implementations live here:
+
+* :class:`ApplyBestConfigs`: the best record per workload (a tuned build);
+* :class:`SpaceCollector`: hands every kernel a fresh :class:`ConfigSpace`, which the
+  template fills while it schedules (task extraction).
+
+Both are explicit objects handed to the pass, never module state, so two builds in one
+process with different records do not see each other's configs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from xtvm.autotune.space import ConfigEntity, ConfigSpace, Knobs
+
+_KERNEL_NAME = re.compile(r"^(\s*te\.kernel\s+)@[^\s{]+")
+
+
+def kernel_text(kernel: Any) -> str:
+    """The kernel printed with a neutral name (``@kernel``), so the same compute in two
+    models (or under two names) prints the same."""
+    from xdsl.printer import Printer
+
+    buf = io.StringIO()
+    Printer(stream=buf).print_op(kernel)
+    return _KERNEL_NAME.sub(r"\1@kernel", buf.getvalue(), count=1)
+
+
+def workload_key(text: str) -> str:
+    """Stable key of an unscheduled kernel's compute (its text with a neutral name): equal
+    across processes, runs and models that contain the same kernel."""
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def kernel_anchors(kernel: Any) -> list[str]:
+    """Tags of the kernel's computes that have an x86 operator schedule (its templates)."""
+    from xtvm.topi.x86.registry import schedule_for
+
+    tags = []
+    for c in kernel.computes:
+        tag = c.tag.data if c.tag is not None else None
+        if tag and schedule_for(tag) is not None:
+            tags.append(tag)
+    return tags
+
+
+@dataclass
+class ApplyBestConfigs:
+    """Schedules each kernel whose workload has a config with that config.
+
+    ``configs``: workload key -> knob values. After the build, ``tuned`` and ``untuned``
+    say which tunable kernels had a config (for one summary line, not one per kernel).
+    """
+
+    configs: dict[str, dict[str, Any]]
+    tuned: set[str] = field(default_factory=set)
+    untuned: dict[str, str] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+
+    def knobs_for_kernel(self, kernel: Any) -> Knobs | None:
+        if not kernel_anchors(kernel):
+            return None
+        key = workload_key(kernel_text(kernel))
+        values = self.configs.get(key)
+        if values is None:
+            self.untuned[key] = kernel.sym_name.data
+            return None
+        self.tuned.add(key)
+        return ConfigEntity(None, values)
+
+    def stale_config(self, kernel: Any) -> None:
+        """The config did not fit the template (it changed since the record was written):
+        the kernel was scheduled with the defaults instead."""
+        key = workload_key(kernel_text(kernel))
+        self.tuned.discard(key)
+        self.stale.add(key)
+
+    def fingerprint(self) -> str:
+        """Identity of the configs, for the build cache key."""
+        text = json.dumps(sorted(self.configs.items()), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def summary(self) -> str:
+        parts = [f"{len(self.tuned)} tuned kernel(s)"]
+        if self.untuned:
+            names = sorted(self.untuned.values())
+            shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            parts.append(f"{len(self.untuned)} without a record ({shown})")
+        if self.stale:
+            parts.append(f"{len(self.stale)} with a record that no longer fits (defaults used)")
+        return "tuning records: " + ", ".join(parts)
+
+
+@dataclass
+class CollectedKernel:
+    """One kernel seen during task extraction."""
+
+    name: str
+    workload: str
+    text: str  # unscheduled te.kernel, neutral name
+    space: ConfigSpace
+    templates: list[str]
+
+
+@dataclass
+class SpaceCollector:
+    """Task extraction's hook: records every tunable kernel and collects its space."""
+
+    kernels: dict[str, CollectedKernel] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # kernel name -> workload
+
+    def knobs_for_kernel(self, kernel: Any) -> Knobs | None:
+        templates = kernel_anchors(kernel)
+        if not templates:
+            return None
+        text = kernel_text(kernel)
+        key = workload_key(text)
+        name = kernel.sym_name.data
+        self.names[name] = key
+        found = self.kernels.get(key)
+        if found is None:
+            found = self.kernels[key] = CollectedKernel(name, key, text, ConfigSpace(), templates)
+        return found.space
+
+    def stale_config(self, kernel: Any) -> None:  # a fresh space never is
+        raise AssertionError("a collected space cannot be stale")
