@@ -154,7 +154,8 @@ def build_candidate(
         return BuildResult(None, f"build: {_first_line(exc)}", time.perf_counter() - start)
 
 
-def _random_inputs(info: Sequence[dict[str, Any]], seed: int) -> list[np.ndarray]:
+def random_inputs(info: Sequence[dict[str, Any]], seed: int) -> list[np.ndarray]:
+    """Inputs of a signature, deterministic in ``seed`` (floats in [-1, 1), small ints)."""
     rng = np.random.default_rng(seed)
     out = []
     for i in info:
@@ -179,7 +180,7 @@ def run_candidate(
         mod = load(lib_path)
         if options.num_threads:
             mod.num_threads = options.num_threads
-        inputs = _random_inputs(mod.input_info, options.seed)
+        inputs = random_inputs(mod.input_info, options.seed)
         # bound once: timing the kernel, not the binding of numpy arrays per call
         arrays = mod._bind(inputs)
         outs = [a.copy() for a in mod._invoke(arrays)]

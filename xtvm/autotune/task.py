@@ -15,8 +15,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from xtvm.autotune.space import ConfigSpace
 
 
@@ -102,21 +100,6 @@ def describe_kernel(kernel: Any, templates: list[str]) -> str:
     return f"{tmpl} {'x'.join(shape(t) for t in ins)} {elt} -> {','.join(shape(t) for t in outs)}"
 
 
-def _random_feed(info: list[dict[str, Any]], seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    feed = {}
-    for i in info:
-        dt = np.dtype(i["dtype"])
-        shape = tuple(i["shape"])
-        if dt.kind == "f":
-            feed[i["name"]] = rng.standard_normal(shape).astype(dt)
-        elif dt.kind == "b":
-            feed[i["name"]] = rng.integers(0, 2, shape).astype(dt)
-        else:
-            feed[i["name"]] = rng.integers(0, 4, shape).astype(dt)
-    return feed
-
-
 def extract_tasks(
     mod: Any,
     target: Any = "llvm",
@@ -182,10 +165,11 @@ def _profile_untuned(
     runs: int,
 ) -> None:
     """Fill ``untuned_seconds`` and ``share`` from a profiled untuned build."""
+    from xtvm.autotune.measure import random_inputs
     from xtvm.driver import build
 
     lib = build(mod, target=target, opt_level=opt_level, num_threads=num_threads, profile=True)
-    report = lib.profile(_random_feed(lib.input_info, 0), repeat=runs, warmup=1)
+    report = lib.profile(random_inputs(lib.input_info, 0), repeat=runs, warmup=1)
     by_key = {t.workload: t for t in tasks}
     spent: dict[str, float] = {}
     for row in report.kernel_rows:

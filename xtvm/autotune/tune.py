@@ -1,0 +1,316 @@
+"""The tuning loop: extract tasks, give trials to the tasks where they pay most, measure
+batches of candidates, write every measurement to the records file as it goes.
+
+Task scheduling: every task first gets its default schedule measured (the untuned
+baseline, also the reference its candidates' outputs are checked against) and one batch of
+candidates. After that each batch goes to the task with the largest expected saving of
+end-to-end time per trial: ``weight * best_cost * rate``, where ``rate`` is the relative
+improvement its last batches achieved per trial (with a floor, so a task that stalls still
+gets a trial now and then, and an optimistic start value for tasks not tried twice). A task
+whose space is exhausted drops out. This is the idea of Ansor's gradient-based task
+scheduler, simplified: the gradient is estimated from the task's own recent history.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from xtvm.autotune.measure import (
+    Builder,
+    MeasureOptions,
+    MeasureResult,
+    Runner,
+    measure_reference,
+)
+from xtvm.autotune.task import Task, extract_tasks
+from xtvm.errors import XTVMError
+
+MIN_RATE = 0.002  # a stalled task still gets an occasional batch
+START_RATE = 0.05  # optimistic rate before a task has two batches of history
+
+
+@dataclass
+class TaskProgress:
+    """What tuning one task has done so far."""
+
+    task: Task
+    untuned: float = float("inf")  # seconds per call of the default schedule
+    best: float = float("inf")
+    best_config: dict[str, Any] | None = None
+    trials: int = 0
+    errors: int = 0
+    history: list[tuple[int, float]] = field(default_factory=list)  # (trial, best so far)
+    noise: list[float] = field(default_factory=list)
+    done: bool = False
+    reference: str | None = None  # .npz of the default schedule's outputs
+    _batches: list[tuple[int, float]] = field(default_factory=list)  # (trials, best) after each
+
+    @property
+    def speedup(self) -> float:
+        if self.best == float("inf") or self.untuned == float("inf"):
+            return 1.0
+        return self.untuned / self.best
+
+    def rate(self) -> float:
+        """Relative improvement per trial over the last batches."""
+        if len(self._batches) < 2:
+            return START_RATE
+        (t0, c0), (t1, c1) = self._batches[-min(3, len(self._batches))], self._batches[-1]
+        if t1 <= t0 or c0 in (0.0, float("inf")):
+            return START_RATE
+        return max(MIN_RATE, (c0 - c1) / c0 / (t1 - t0))
+
+    def priority(self) -> float:
+        cost = self.best if self.best < float("inf") else self.untuned
+        if cost == float("inf"):
+            cost = 1e-3
+        return self.task.weight * cost * self.rate()
+
+
+@dataclass
+class TuneResult:
+    """Per-task outcome plus where the records went."""
+
+    tasks: list[TaskProgress]
+    records_path: str
+    seconds: float
+    trials: int
+
+    def table(self) -> str:
+        """Task, calls per run, share of the model, untuned and tuned time, speed-up."""
+        head = (
+            f"{'task':<34} {'calls':>5} {'share':>6} {'untuned us':>11} {'tuned us':>10} "
+            f"{'speed-up':>8} {'trials':>6} {'errors':>6}"
+        )
+        lines = [head, "-" * len(head)]
+        for p in self.tasks:
+            share = f"{100 * p.task.share:5.1f}%" if p.task.share is not None else "     -"
+            tuned = p.best if p.best < float("inf") else p.untuned
+            lines.append(
+                f"{p.task.name[:34]:<34} {p.task.weight:>5} {share:>6} "
+                f"{p.untuned * 1e6:>11.1f} {tuned * 1e6:>10.1f} {p.speedup:>7.2f}x "
+                f"{p.trials:>6} {p.errors:>6}"
+            )
+        before = sum(p.task.weight * p.untuned for p in self.tasks if p.untuned < float("inf"))
+        after = sum(
+            p.task.weight * min(p.best, p.untuned) for p in self.tasks if p.untuned < float("inf")
+        )
+        lines.append("-" * len(head))
+        if after > 0:
+            lines.append(
+                f"tuned kernels per run: {before * 1e3:.3f} ms -> {after * 1e3:.3f} ms "
+                f"({before / after:.2f}x), {self.trials} trials in {self.seconds:.0f} s"
+            )
+        noise = [n for p in self.tasks for n in p.noise]
+        if noise:
+            noise.sort()
+            lines.append(
+                f"measurement noise (max-min)/median over repeats: median {100 * noise[len(noise) // 2]:.1f}%"
+            )
+        return "\n".join(lines)
+
+
+ProgressCallback = Callable[[str, TaskProgress | None, dict[str, Any]], None]
+"""``callback(event, task_progress, info)``; events: "start" (info: tasks, trials),
+"task" (a task was measured; info: trials done), "end"."""
+
+
+def tune_tasks(
+    tasks: list[Task],
+    records_path: str | os.PathLike[str],
+    target: Any = "llvm",
+    trials: int = 200,
+    budget_seconds: float | None = None,
+    tuner: str = "xgb",
+    seed: int | None = 0,
+    options: MeasureOptions | None = None,
+    resume: bool = False,
+    batch_size: int = 8,
+    build_executor: Any = None,
+    run_executor: Any = None,
+    callback: ProgressCallback | None = None,
+) -> TuneResult:
+    """Tune ``tasks`` with ``trials`` measurements in all (and/or ``budget_seconds``),
+    appending every measurement to ``records_path``. With ``resume`` the measurements
+    already in the file for these workloads count: their configs are not measured again
+    and train the cost model."""
+    import tempfile
+
+    from xtvm.autotune.apply import xtvm_version
+    from xtvm.autotune.records import (
+        MeasureRecord,
+        append_records,
+        load_records,
+        target_dict,
+    )
+    from xtvm.autotune.tuners import get_tuner
+    from xtvm.backends.llvm import Target
+
+    tgt = target if isinstance(target, Target) else Target.from_string(str(target))
+    opts = options or MeasureOptions()
+    path = os.fspath(records_path)
+    tdict = target_dict(tgt)
+    version = xtvm_version()
+    if os.path.exists(path) and not resume:
+        raise XTVMError(f"records file '{path}' exists: pass resume=True (--resume) to continue it")
+    history: dict[str, list[Any]] = {}
+    if resume and os.path.exists(path):
+        for r in load_records(path):
+            if r.target == tdict:
+                history.setdefault(r.workload, []).append(r)
+
+    start = time.monotonic()
+    progress = [TaskProgress(t) for t in tasks]
+    tuners = {}
+    builder = Builder(tgt, opts, executor=build_executor)
+    runner = Runner(opts, executor=run_executor)
+    refs = tempfile.TemporaryDirectory(prefix="xtvm-ref-")
+    total = 0
+
+    def record(p: TaskProgress, values: dict[str, Any], res: MeasureResult, kind: str) -> Any:
+        return MeasureRecord(
+            workload=p.task.workload,
+            task=p.task.description,
+            target=tdict,
+            config=values,
+            costs=list(res.costs) if res.error is None else [],
+            error=res.error,
+            timestamp=time.time(),
+            version=version,
+            seed=seed,
+            tuner=kind,
+            extra={"flops": p.task.flops, "name": p.task.name, "trial": p.trials},
+        )
+
+    def out_of_time() -> bool:
+        return budget_seconds is not None and time.monotonic() - start > budget_seconds
+
+    if callback:
+        callback("start", None, {"tasks": len(tasks), "trials": trials})
+    try:
+        # the baseline of each task: its default schedule, also the outputs' reference
+        for p in progress:
+            ref = os.path.join(refs.name, f"{p.task.workload}.npz")
+            res = measure_reference(builder, runner, p.task.text, ref)
+            p.untuned = res.cost
+            if res.noise is not None:
+                p.noise.append(res.noise)
+            p.reference = ref
+            default = p.task.space.get(p.task.space.default_index()) if p.task.space else None
+            append_records(path, [record(p, default.to_json() if default else {}, res, "default")])
+            if res.error is not None:
+                p.done = True  # the default does not even run: nothing to compare with
+                p.errors += 1
+                continue
+            p.best, p.best_config = res.cost, (default.to_json() if default else {})
+            p.history.append((0, p.best))
+            if len(p.task.space) <= 1:
+                p.done = True
+                continue
+            tn = get_tuner(tuner, p.task.space, seed=seed)
+            done_before = history.get(p.task.workload, [])
+            if done_before:
+                cfgs, costs = [], []
+                for r in done_before:
+                    try:
+                        cfgs.append(p.task.space.from_values(r.config))
+                        costs.append(r.cost)
+                    except XTVMError:
+                        continue  # a config of an older space
+                if cfgs:
+                    tn.load_history(cfgs, costs)
+                    for c, cost in zip(cfgs, costs):
+                        if cost < p.best:
+                            p.best, p.best_config = cost, c.to_json()
+            # the default was measured above: the tuner must not propose it again
+            tn.load_history([p.task.space.get(p.task.space.default_index())], [p.untuned])
+            tuners[p.task.workload] = tn
+            if callback:
+                callback("task", p, {"trials": total})
+        while total < trials and not out_of_time():
+            live = [p for p in progress if not p.done and tuners[p.task.workload].has_next()]
+            if not live:
+                break
+            fresh = [p for p in live if p.trials == 0]
+            p = fresh[0] if fresh else max(live, key=TaskProgress.priority)
+            tn = tuners[p.task.workload]
+            batch = tn.next_batch(min(batch_size, trials - total))
+            if not batch:
+                p.done = True
+                continue
+            values = [c.to_json() for c in batch]
+            builds = builder.build(p.task.text, values)
+            results = runner.run(builds, reference=p.reference)
+            costs = [r.cost for r in results]
+            tn.update(batch, costs)
+            recs = []
+            for v, r in zip(values, results):
+                p.trials += 1
+                total += 1
+                if r.error is not None:
+                    p.errors += 1
+                elif r.cost < p.best:
+                    p.best, p.best_config = r.cost, v
+                if r.noise is not None:
+                    p.noise.append(r.noise)
+                p.history.append((p.trials, p.best))
+                recs.append(record(p, v, r, tuner))
+            append_records(path, recs)
+            p._batches.append((p.trials, p.best))
+            if callback:
+                callback("task", p, {"trials": total})
+    finally:
+        builder.close()
+        runner.close()
+        refs.cleanup()
+    if callback:
+        callback("end", None, {"trials": total})
+    return TuneResult(progress, path, time.monotonic() - start, total)
+
+
+def tune(
+    mod: Any,
+    records: str | os.PathLike[str],
+    target: Any = "llvm",
+    trials: int = 200,
+    budget_seconds: float | None = None,
+    tuner: str = "xgb",
+    seed: int | None = 0,
+    timeout: float = 20.0,
+    resume: bool = False,
+    num_threads: int | None = 1,
+    opt_level: int = 3,
+    batch_size: int = 8,
+    build_executor: Any = None,
+    run_executor: Any = None,
+    callback: ProgressCallback | None = None,
+) -> TuneResult:
+    """Tune the kernels of relay module ``mod`` (from ``xtvm.from_onnx``) for ``target``.
+
+    Every measurement is appended to ``records`` (JSON lines); build the model with
+    ``xtvm.build(mod, tuning_records=records)`` to apply the best. ``trials`` bounds the
+    measurements over all tasks, ``budget_seconds`` the wall time; ``tuner`` is "xgb" (a
+    cost model guiding simulated annealing), "random" or "grid". Candidates are timed
+    with ``num_threads`` threads per parallel loop: tune with the thread count you deploy.
+    """
+    tasks = extract_tasks(mod, target, opt_level=opt_level, num_threads=num_threads)
+    options = MeasureOptions(timeout=timeout, num_threads=num_threads, seed=seed or 0)
+    return tune_tasks(
+        tasks,
+        records,
+        target=target,
+        trials=trials,
+        budget_seconds=budget_seconds,
+        tuner=tuner,
+        seed=seed,
+        options=options,
+        resume=resume,
+        batch_size=batch_size,
+        build_executor=build_executor,
+        run_executor=run_executor,
+        callback=callback,
+    )
