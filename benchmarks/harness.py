@@ -61,8 +61,10 @@ def measure(
     rounds: int = 15,
     min_round_s: float = 0.05,
     shape_dict: dict[str, Sequence[int]] | None = None,
+    tuning_records: str | None = None,
 ) -> Measurement:
-    """Compile ``model`` with xtvm, check it against onnxruntime, then time all engines."""
+    """Compile ``model`` with xtvm (applying ``tuning_records`` when given), check it
+    against onnxruntime, then time all engines."""
     import xtvm
 
     m = Measurement(name, flops)
@@ -70,7 +72,10 @@ def measure(
     feed = dict(inputs)
     start = time.perf_counter()
     try:
-        lib = xtvm.build(xtvm.from_onnx(model, shape_dict or {k: v.shape for k, v in feed.items()}))
+        lib = xtvm.build(
+            xtvm.from_onnx(model, shape_dict or {k: v.shape for k, v in feed.items()}),
+            tuning_records=tuning_records,
+        )
     except Exception as exc:  # report, keep benchmarking the rest
         m.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return m

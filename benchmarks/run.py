@@ -1,6 +1,7 @@
 """Benchmark xtvm against onnxruntime (and numpy where it applies), interleaved in one run.
 
     python benchmarks/run.py [--threads 1,2] [--suite kernels,models] [--quick] [--json out.json]
+                             [--only NAME,NAME] [--tuning-records r.json]
 
 Each thread count runs in a fresh process whose environment fixes every engine's thread pool
 before anything is imported: ``OMP_NUM_THREADS`` (xtvm's OpenMP pool), ``OPENBLAS_NUM_THREADS``
@@ -20,7 +21,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _worker(threads: int, suites: list[str], quick: bool) -> list[dict]:
+def _worker(
+    threads: int, suites: list[str], quick: bool, only: list[str], records: str | None
+) -> list[dict]:
     sys.path.insert(0, str(HERE))
     from harness import measure  # noqa: PLC0415 (imported after the thread env is set)
 
@@ -34,9 +37,20 @@ def _worker(threads: int, suites: list[str], quick: bool) -> list[dict]:
         from models import model_cases
 
         cases += [("models", *c) for c in model_cases(quick)]
+    if only:
+        cases = [c for c in cases if c[1] in only]
     for suite, name, (model, inputs, flops, numpy_fn, *rest) in cases:
         shape_dict = rest[0] if rest else None
-        m = measure(name, model, inputs, threads, flops, numpy_fn, shape_dict=shape_dict)
+        m = measure(
+            name,
+            model,
+            inputs,
+            threads,
+            flops,
+            numpy_fn,
+            shape_dict=shape_dict,
+            tuning_records=records,
+        )
         row = {
             "suite": suite,
             "name": name,
@@ -98,11 +112,14 @@ def main() -> int:
     ap.add_argument("--suite", default="kernels,models")
     ap.add_argument("--quick", action="store_true", help="a small subset, for smoke tests")
     ap.add_argument("--json", help="write all rows to this file")
+    ap.add_argument("--only", default="", help="comma-separated case names to run")
+    ap.add_argument("--tuning-records", help="build xtvm with these tuning records")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     suites = [s for s in args.suite.split(",") if s]
     if args.worker is not None:
-        print(json.dumps(_worker(args.worker, suites, args.quick)))
+        only = [n for n in args.only.split(",") if n]
+        print(json.dumps(_worker(args.worker, suites, args.quick, only, args.tuning_records)))
         return 0
     rows: list[dict] = []
     for t in [int(v) for v in args.threads.split(",")]:
@@ -123,6 +140,10 @@ def main() -> int:
         cmd = [sys.executable, str(HERE / "run.py"), "--worker", str(t), "--suite", args.suite]
         if args.quick:
             cmd.append("--quick")
+        if args.only:
+            cmd += ["--only", args.only]
+        if args.tuning_records:
+            cmd += ["--tuning-records", os.path.abspath(args.tuning_records)]
         proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
         rows += json.loads(proc.stdout.strip().splitlines()[-1])
     sys.path.insert(0, str(HERE))
