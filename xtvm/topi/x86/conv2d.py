@@ -94,6 +94,40 @@ def _extents(n: int, limit: int, ragged: bool) -> list[int]:
     return [d for d in range(1, min(n, limit) + 1) if ragged or n % d == 0]
 
 
+def _tile_options(
+    oh: int, ow: int, oblocks: int, ob: int, lanes: int, registers: int, depthwise: bool
+) -> list[tuple[bool, tuple, ConvTile]]:
+    """Every register tile within the budget, as ``(ragged, rank key, tile)`` (see
+    :func:`pick_tile` for the key and the budget)."""
+    split_oc = ob > lanes and ob % lanes == 0
+    width = lanes if split_oc else ob
+    vectors = ob // lanes if split_oc else -(-ob // lanes)
+    if split_oc:
+        chans = [(1, vb) for vb in range(1, vectors + 1) if vectors % vb == 0]
+    else:
+        chans = [(1, vectors)]
+    if not depthwise:  # a depthwise tile reads different inputs per channel block
+        chans += [(m, vectors) for m in range(2, oblocks + 1) if oblocks % m == 0]
+    target = registers // 2
+    out: list[tuple[bool, tuple, ConvTile]] = []
+    for ragged in (False, True):
+        for m, vb in chans:
+            c = m * vb
+            if depthwise:
+                room = registers // 4 // c
+            else:
+                room = (registers - c - 2) // c  # weights, a broadcast, a spare
+            for hb in _extents(oh, room, ragged):
+                for wb in _extents(ow, room // hb, ragged):
+                    if ragged and oh % hb == 0 and ow % wb == 0:
+                        continue  # an exact tile, listed already
+                    t = ConvTile(hb, wb, m, vb, vectors, width, split_oc)
+                    eff = round(tile_efficiency(t, oh, ow, depthwise), 3)
+                    key = (eff, -abs(t.accumulators - target), -(hb * wb + c), -c, -hb)
+                    out.append((ragged, key, t))
+    return out
+
+
 def pick_tile(
     oh: int, ow: int, oblocks: int, ob: int, lanes: int, registers: int, depthwise: bool
 ) -> ConvTile:
@@ -108,37 +142,35 @@ def pick_tile(
     reduction (the kernel window) LLVM always unrolls, get a quarter. Exact tiles (dividing the
     output) are preferred (:data:`RAGGED_GAIN`): every tile is full and no iteration
     pays for the guarded, clamped last tile."""
-    split_oc = ob > lanes and ob % lanes == 0
-    width = lanes if split_oc else ob
-    vectors = ob // lanes if split_oc else -(-ob // lanes)
-    if split_oc:
-        chans = [(1, vb) for vb in range(1, vectors + 1) if vectors % vb == 0]
-    else:
-        chans = [(1, vectors)]
-    if not depthwise:  # a depthwise tile reads different inputs per channel block
-        chans += [(m, vectors) for m in range(2, oblocks + 1) if oblocks % m == 0]
-    target = registers // 2
     found: dict[bool, tuple[tuple, ConvTile]] = {}
-    for ragged in (False, True):
-        for m, vb in chans:
-            c = m * vb
-            if depthwise:
-                room = registers // 4 // c
-            else:
-                room = (registers - c - 2) // c  # weights, a broadcast, a spare
-            for hb in _extents(oh, room, ragged):
-                for wb in _extents(ow, room // hb, ragged):
-                    t = ConvTile(hb, wb, m, vb, vectors, width, split_oc)
-                    eff = round(tile_efficiency(t, oh, ow, depthwise), 3)
-                    key = (eff, -abs(t.accumulators - target), -(hb * wb + c), -c, -hb)
-                    if ragged not in found or key > found[ragged][0]:
-                        found[ragged] = (key, t)
+    for ragged, key, t in _tile_options(oh, ow, oblocks, ob, lanes, registers, depthwise):
+        if ragged not in found or key > found[ragged][0]:
+            found[ragged] = (key, t)
     if False not in found:
-        return ConvTile(1, 1, 1, vectors, vectors, width, split_oc)
+        split_oc = ob > lanes and ob % lanes == 0
+        vectors = ob // lanes if split_oc else -(-ob // lanes)
+        return ConvTile(1, 1, 1, vectors, vectors, lanes if split_oc else ob, split_oc)
     exact, ragged_best = found[False], found.get(True)
     if ragged_best is not None and ragged_best[0][0] > RAGGED_GAIN * exact[0][0]:
         return ragged_best[1]
     return exact[1]
+
+
+MAX_TILE_CANDIDATES = 32
+
+
+def tile_candidates(
+    oh: int, ow: int, oblocks: int, ob: int, lanes: int, registers: int, depthwise: bool
+) -> list[ConvTile]:
+    """The ``tile`` knob's candidates: the :data:`MAX_TILE_CANDIDATES` best-ranked tiles
+    (exact and ragged, by :func:`tile_efficiency`, then :func:`pick_tile`'s tie-breaks)."""
+    opts = _tile_options(oh, ow, oblocks, ob, lanes, registers, depthwise)
+    opts.sort(key=lambda o: o[1], reverse=True)
+    return [t for _, _, t in opts[:MAX_TILE_CANDIDATES]]
+
+
+def _tile_knob(t: ConvTile) -> list[int]:
+    return [t.oh_block, t.ow_block, t.oc_blocks, t.vec_block]
 
 
 def _padded_input(s: Schedule, conv: Stage) -> Stage | None:
@@ -204,7 +236,7 @@ def _annotate_tile(st: Stage, inner: list[Axis], cfg: DefaultScheduleConfig) -> 
 
 
 def _tile_output(
-    out: Stage, tile: ConvTile, cfg: DefaultScheduleConfig, work: int
+    out: Stage, tile: ConvTile, cfg: DefaultScheduleConfig, work: int, fuse_ow: bool = False
 ) -> tuple[Axis, Axis]:
     """Loops of the output (or epilogue) stage: ``fused(n, oc_block_outer, oh_outer),
     [oc_outer], ow_outer, [oc_block_inner], [oh_inner], ow_inner, [oc_mid], oc_lane``;
@@ -222,7 +254,11 @@ def _tile_output(
     oco, inner = _split_channels(out, oc, tile)
     tile_loops += [owi, *inner]
     out.reorder(n, ocb, oh, *([oco] if oco is not None else []), owo, *tile_loops)
-    outer = out.fuse(n, ocb, oh)
+    if fuse_ow and oco is None:
+        # one loop over every tile: the accumulators (and a chunk's row) are per tile
+        owo = outer = out.fuse(n, ocb, oh, owo)
+    else:
+        outer = out.fuse(n, ocb, oh)
     if cfg.parallel and work >= cfg.min_parallel_work and outer.extent > 1:
         out.parallel(outer)
     _annotate_tile(out, tile_loops, cfg)
@@ -277,11 +313,32 @@ def _schedule_accumulator(
     _annotate_tile(acc, tile_loops, cfg)
 
 
+def chunk_candidates(conv: Stage) -> list[int]:
+    """``ic_chunk`` candidates: 0 (no chunking) and the proper divisors of the input
+    channel blocks one output block reduces (none for a depthwise convolution)."""
+    if len(conv.reduce_extents) != 4:
+        return [0]
+    icb = conv.reduce_extents[0]
+    return [0, *(d for d in range(1, icb) if icb % d == 0)]
+
+
 @register_schedule("conv2d_nchwc", "depthwise_conv2d_nchwc")
 def schedule_conv2d_nchwc(
     s: Schedule, conv: Stage, epilogue: Stage | None, cfg: DefaultScheduleConfig
 ) -> None:
-    """Register-blocked schedule of a blocked-layout convolution and its epilogue."""
+    """Register-blocked schedule of a blocked-layout convolution and its epilogue.
+
+    Knobs (:mod:`xtvm.autotune.space`; defaults: the hand-picked schedule):
+
+    - ``tile``: the register tile ``[oh_block, ow_block, oc_blocks, vec_block]``, one of
+      :func:`tile_candidates` (default :func:`pick_tile`'s);
+    - ``ic_chunk``: input-channel blocks per chunk, 0 for none (default
+      :func:`channel_chunk`'s);
+    - ``fuse_ow``: also fuse the column-tile loop into the parallel loop (more, smaller
+      shares; default False);
+    - ``pad_buffer``: materialize the zero-padded input (default True: no clamps and
+      selects on the hot loop's reads).
+    """
     assert conv.compute is not None
     t = conv.compute.result.type
     assert isinstance(t, TensorType)
@@ -290,19 +347,26 @@ def schedule_conv2d_nchwc(
     depthwise = conv.compute.tag is not None and conv.compute.tag.data.startswith("depthwise")
     # channel blocks of one tile stay within a group: they share its input broadcasts
     per_group = oblocks // conv_groups(conv)
-    tile = pick_tile(oh, ow, per_group, ob, lanes, cfg.registers(), depthwise)
+    args = (oh, ow, per_group, ob, lanes, cfg.registers(), depthwise)
+    best = pick_tile(*args)
+    kn = cfg.tuning()
+    picked = kn.knob("tile", [_tile_knob(c) for c in tile_candidates(*args)], _tile_knob(best))
+    hb, wb, m, vb = picked
+    tile = ConvTile(hb, wb, m, vb, best.vectors, best.lanes, best.split_oc)
+    chunk = channel_chunk(conv, tile) if cfg.conv_channel_chunks else None
+    chunk = kn.knob("ic_chunk", chunk_candidates(conv), chunk or 0) or None
+    fuse_ow = kn.knob("fuse_ow", [False, True], False)
     pad = _padded_input(s, conv)
-    if pad is not None:
+    if pad is not None and kn.knob("pad_buffer", [True, False], True):
         _materialize(s, pad, cfg)
     work = 1
     for e in [*conv.shape, *conv.reduce_extents]:
         work *= e
-    chunk = channel_chunk(conv, tile) if cfg.conv_channel_chunks else None
     if epilogue is None:
         acc = conv.cache_write()
         out = conv
     else:
         acc, out = conv, epilogue
-    owo, row = _tile_output(out, tile, cfg, work)
+    owo, row = _tile_output(out, tile, cfg, work, fuse_ow)
     acc.compute_at(out, owo if chunk is None else row)
     _schedule_accumulator(acc, tile, cfg, chunk)

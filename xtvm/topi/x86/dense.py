@@ -1,22 +1,43 @@
-"""x86 schedule of ``dense_pack``: register-blocked micro-kernel over packed weight panels.
+"""x86 schedule of ``dense_pack`` and ``batch_matmul``: register-blocked micro-kernel over
+packed weight panels.
 
 The output is tiled ``mb x bn`` (``bn`` = the packing block: whole vector registers). Each
 tile's accumulators live in a small local buffer (``cache_write``, or the anchor computed at
 the epilogue's tile) whose loops are ``k, m (unrolled), n-vector (unrolled), lanes
 (vectorized)``: after ``tir-unroll`` every accumulator access has a constant index, LLVM
 keeps the ``mb * bn / lanes`` accumulators in registers, and the hot loop is one broadcast
-of ``x[m, k]`` and ``bn / lanes`` FMAs per row. Knobs: the register budget
+of ``x[m, k]`` and ``bn / lanes`` FMAs per row. The register budget
 (``DefaultScheduleConfig.registers``) and the lane count come from the target.
+
+Tunable knobs (:mod:`xtvm.autotune.space`; the defaults are the hand-picked schedule):
+
+- ``tile_m``: rows per register tile, 1 .. the register budget (default :func:`row_block`);
+- ``tile_n``: output columns per tile, whole vectors dividing ``bn`` (default ``bn``);
+- ``tile_k``: 0, or a chunk of the reduction: the accumulators then span a strip of tiles
+  (all row tiles of a column tile, or the reverse with ``order="mn"``) and each chunk of
+  the weight panel is reused across the strip while it is in L1 (default 0);
+- ``order``: ``"nm"`` (column tiles outside row tiles: a weight panel stays in cache across
+  the rows) or ``"mn"`` (default ``"nm"``);
+- ``unroll_m``: unroll the tile's row loop (default True: constant accumulator indices);
+- ``parallel``: ``"outer"`` (the first outer loop of extent > 1), ``"fused"`` (the batch
+  and tile loops fused into one parallel loop: more even shares) or ``"none"``;
+- ``pack_b`` (``batch_matmul`` only): copy each ``[K, bn]`` panel of the runtime right-hand
+  side into a contiguous buffer before the row tiles that read it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from xdsl.dialects.builtin import TensorType
 
-from xtvm.dialects.te import ReadOp
+from xtvm.dialects.te import PlaceholderOp, ReadOp
 from xtvm.topi.schedule import Axis, Schedule, Stage
 from xtvm.topi.x86.default import DefaultScheduleConfig, schedule_stage
 from xtvm.topi.x86.registry import register_schedule
+
+MIN_K_CHUNK = 16  # shorter reduction chunks cost more in accumulator reloads than they save
+MAX_K_CHUNKS = 6  # tile_k candidates besides 0
 
 
 def row_block(m: int, vectors_per_row: int, registers: int) -> int:
@@ -30,22 +51,45 @@ def row_block(m: int, vectors_per_row: int, registers: int) -> int:
     return budget  # a ragged last tile recomputes a few rows (clamped start), no guards
 
 
-def _tile_output(out: Stage, mb: int, bn: int, lanes: int) -> tuple[list[Axis], Axis, Axis, Axis]:
-    """Split the output's last two axes into ``mo, no, mi, ni``; vectorize ``ni`` by lanes.
-    Returns (outer loops, the tile loop to attach at, mi, the vector loop)."""
-    *lead, m, n = out.axes if len(out.axes) >= 2 else (None, *out.axes)
-    no, ni = out.split(n, bn)
-    if m is None:
-        nio, nii = out.split(ni, lanes)
-        out.unroll(nio)
-        out.vectorize(nii)
-        return [*lead, no], no, nio, nii
-    mo, mi = out.split(m, mb)
-    out.reorder(no, mo, mi, ni)  # the weight panel of `no` stays in cache across row tiles
-    nio, nii = out.split(ni, lanes)
-    out.unroll(nio)
-    out.vectorize(nii)
-    return [*lead, no, mo], mo, mi, nii
+def k_chunks(k: int) -> list[int]:
+    """``tile_k`` candidates: divisors of ``k`` from :data:`MIN_K_CHUNK` to ``k / 2``, each
+    at least twice the previous (a few cache-blocking sizes, not every divisor)."""
+    out: list[int] = []
+    for d in range(MIN_K_CHUNK, k // 2 + 1):
+        if k % d == 0 and (not out or d >= 2 * out[-1]):
+            out.append(d)
+    return out[-MAX_K_CHUNKS:]
+
+
+@dataclass(frozen=True)
+class GemmChoice:
+    """The knob values of one GEMM schedule."""
+
+    mb: int
+    tn: int
+    tile_k: int
+    order: str
+    unroll_m: bool
+    parallel: str
+    pack_b: bool
+
+
+def gemm_knobs(
+    cfg: DefaultScheduleConfig, m: int, k: int, bn: int, lanes: int, packable: bool
+) -> GemmChoice:
+    """Declare the GEMM template's knobs (defaults: the hand-picked schedule) and read them."""
+    kn = cfg.tuning()
+    widths = [w for w in range(lanes, bn + 1, lanes) if bn % w == 0]
+    tn = kn.knob("tile_n", widths, bn)
+    # the narrowest tile leaves the most registers for rows
+    budget = max(1, min(m, cfg.registers() - 2))
+    mb = kn.knob("tile_m", list(range(1, budget + 1)), row_block(m, bn // lanes, cfg.registers()))
+    tile_k = kn.knob("tile_k", [0, *k_chunks(k)], 0)
+    order = kn.knob("order", ["nm", "mn"], "nm")
+    unroll_m = kn.knob("unroll_m", [True, False], True)
+    parallel = kn.knob("parallel", ["outer", "fused", "none"], "outer")
+    pack_b = kn.knob("pack_b", [False, True], False) if packable else False
+    return GemmChoice(mb, tn, tile_k, order, unroll_m, parallel, pack_b)
 
 
 @register_schedule("dense_pack")
@@ -60,7 +104,8 @@ def schedule_batch_matmul(
     s: Schedule, mm: Stage, epilogue: Stage | None, cfg: DefaultScheduleConfig
 ) -> None:
     """``b[..., k, n]`` is already contiguous along ``n``: the same micro-kernel streams its
-    rows without packing. Falls back to the default rules when ``n`` is not whole vectors."""
+    rows (or, with ``pack_b``, packed copies of its panels). Falls back to the default rules
+    when ``n`` is not whole vectors."""
     assert mm.compute is not None
     t = mm.compute.result.type
     assert isinstance(t, TensorType)
@@ -72,13 +117,28 @@ def schedule_batch_matmul(
         if epilogue is not None:
             schedule_stage(epilogue, cfg)
         return
-    schedule_gemm(mm, epilogue, cfg, bn)
+    schedule_gemm(mm, epilogue, cfg, bn, s, _rhs_name(mm))
+
+
+def _rhs_name(mm: Stage) -> str | None:
+    """The name of a batch_matmul's right-hand side when it is a kernel argument."""
+    assert mm.compute is not None
+    reads = [op for op in mm.compute.walk() if isinstance(op, ReadOp)]
+    owner = reads[-1].tensor.owner
+    return owner.tensor_name.data if isinstance(owner, PlaceholderOp) else None
 
 
 def schedule_gemm(
-    dense: Stage, epilogue: Stage | None, cfg: DefaultScheduleConfig, bn: int
+    dense: Stage,
+    epilogue: Stage | None,
+    cfg: DefaultScheduleConfig,
+    bn: int,
+    s: Schedule | None = None,
+    rhs: str | None = None,
 ) -> None:
-    """Register-blocked ``[..., M, N] = sum_k`` schedule with ``bn`` output columns per tile."""
+    """Register-blocked ``[..., M, N] = sum_k`` schedule with ``bn`` output columns per
+    panel; ``rhs`` (with ``s``) names a right-hand side ``[..., K, N]`` that ``pack_b`` may
+    copy panel by panel."""
     assert dense.compute is not None
     t = dense.compute.result.type
     assert isinstance(t, TensorType)
@@ -87,33 +147,80 @@ def schedule_gemm(
     if bn % lanes:
         lanes = bn  # an odd panel: one (partial) vector per row
     shape = dense.shape
-    m_ext = shape[-2] if len(shape) >= 2 else 1
-    mb = row_block(m_ext, bn // lanes, cfg.registers())
+    has_m = len(shape) >= 2
+    m_ext = shape[-2] if has_m else 1
+    ch = gemm_knobs(cfg, m_ext, k_ext, bn, lanes, s is not None and rhs is not None)
     if epilogue is None:
         local = dense.cache_write()
         out = dense
     else:
         local, out = dense, epilogue
-    outer, attach, _, _ = _tile_output(out, mb, bn, lanes)
-    local.compute_at(out, attach)
-    # the local tile: k outermost, then rows and vectors unrolled, lanes vectorized
-    *lead, n = local.axes
-    (k,) = local.reduce_axes
-    no_, ni_ = local.split(n, lanes)
-    rows = lead[-1:] if len(shape) >= 2 else []
-    local.reorder(*lead[:-1], k, *rows, no_, ni_)
-    for r in rows:
-        local.unroll(r)
-    local.unroll(no_)
-    local.vectorize(ni_)
-    work = 1
+    pack = s.cache_read(rhs) if ch.pack_b and s is not None and rhs is not None else None
+    # output loops: lead..., [no, mo] (or [mo, no]), mi, nio (unrolled), nii (vectorized)
+    *lead, m, n = out.axes if has_m else (None, *out.axes)
+    no, ni = out.split(n, ch.tn)
+    tiles = [no]
+    if m is not None:
+        mo, mi = out.split(m, ch.mb)
+        tiles = [no, mo] if ch.order == "nm" else [mo, no]
+        out.reorder(*tiles, mi, ni)
+    nio, nii = out.split(ni, lanes)
+    out.unroll(nio)
+    out.vectorize(nii)
+    work = k_ext
     for d in shape:
         work *= d
-    if cfg.parallel and work * k_ext >= cfg.min_parallel_work:
-        for ax in outer:
+    par = ch.parallel if cfg.parallel and work >= cfg.min_parallel_work else "none"
+    # with a k split (or a packed panel) the accumulators span a strip of tiles: attach
+    # at the outer tile loop; the panel (one chunk of k) is packed inside the strip, once
+    # per k chunk, before the tiles that read it
+    strip = bool(ch.tile_k or pack is not None) and len(tiles) == 2
+    attach = tiles[0] if strip else tiles[-1]
+    if par == "fused":
+        group = [*lead, *tiles[: 1 if strip else 2]]
+        attach = out.fuse(*group) if len(group) > 1 else group[0]
+        out.parallel(attach)
+    local.compute_at(out, attach)
+    ko = _schedule_local(local, ch, lanes, has_m, strip, k_ext)
+    if pack is not None:
+        pack.compute_at(local, ko)
+        pack.vectorize(pack.axes[-1])
+    if par == "outer":
+        for ax in [*lead, *tiles]:
             if ax.extent > 1:
                 out.parallel(ax)
                 break
+
+
+def _schedule_local(
+    local: Stage, ch: GemmChoice, lanes: int, has_m: bool, strip: bool, k_ext: int
+) -> Axis:
+    """The accumulator tile: k outermost, then rows and vectors (unrolled), lanes
+    (vectorized). As a strip: ``k_outer, tile loop, k_inner, tile``. Returns the
+    outermost reduction loop."""
+    *lead, n = local.axes
+    (k,) = local.reduce_axes
+    rows = lead[-1:] if has_m else []
+    outer_lead = lead[:-1] if has_m else lead
+    red = [k]
+    strip_loops: list[Axis] = []
+    if ch.tile_k or strip:
+        ko, ki = local.split(k, ch.tile_k or k_ext)
+        red = [ko, ki]
+    if strip and ch.order == "nm":
+        so, si = local.split(rows[0], ch.mb)
+        strip_loops, rows = [so], [si]
+    elif strip:
+        so, n = local.split(n, ch.tn)
+        strip_loops = [so]
+    no_, ni_ = local.split(n, lanes)
+    local.reorder(*outer_lead, *red[:-1], *strip_loops, red[-1], *rows, no_, ni_)
+    if ch.unroll_m:
+        for r in rows:
+            local.unroll(r)
+    local.unroll(no_)
+    local.vectorize(ni_)
+    return red[0]
 
 
 def _panel_width(dense: Stage) -> int:
