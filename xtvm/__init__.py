@@ -5,6 +5,8 @@
     lib = xtvm.build(mod, target="llvm")
     y = lib(x=array)
     lib.export_library("model.so"); lib2 = xtvm.runtime.load("model.so")
+    xtvm.tune(mod, "r.json", trials=200)            # measure schedules on this machine
+    lib = xtvm.build(mod, tuning_records="r.json")   # and build with the best of them
 
 Names are loaded on first use, so ``import xtvm.runtime`` (deployment: ctypes + numpy)
 never pulls in the compiler (xDSL, llvmlite).
@@ -24,6 +26,7 @@ __all__ = [
     "from_pytorch",
     "load",
     "runtime",
+    "tune",
 ]
 
 # name -> (module, attribute or None for the module itself)
@@ -35,6 +38,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "load": ("xtvm.runtime", "load"),
     "runtime": ("xtvm.runtime", None),
     "errors": ("xtvm.errors", None),
+    "tune": ("xtvm.autotune.tune", "tune"),
 }
 
 

@@ -1,12 +1,15 @@
 """``xtvm``: compile ONNX models to shared libraries and run them (in the style of TVM's tvmc).
 
     xtvm compile model.onnx --input-shapes "x:[1,3,32,32]" [-O3] [--target "llvm ..."] -o model.so
+    xtvm tune model.onnx --input-shapes "x:[1,3,32,32]" --output r.json [--trials N | --budget 20m]
+    xtvm compile model.onnx --input-shapes "x:[1,3,32,32]" --tuning-records r.json -o model.so
     xtvm run model.so --inputs in.npz [--outputs out.npz] [--print-time --repeat 50]
     xtvm run model.onnx --input-shapes "x:[1,3,32,32]" --profile   # per-kernel times (JIT)
     xtvm version
 
 User errors (``XTVMError``, missing files, unreadable .npz) print ``error: <one line>`` on
-stderr and exit with status 1; bad command lines exit with argparse's status 2.
+stderr and exit with status 1; bad command lines exit with argparse's status 2. Tuning
+warnings (records skipped, kernels without a record) print as one ``warning: <line>``.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 import zipfile
 from collections.abc import Sequence
 from typing import Any
 
-from xtvm.errors import InputError, ModelError, XTVMError
+from xtvm.cli.tune import add_tune_parser
+from xtvm.errors import InputError, ModelError, TuningWarning, XTVMError
 
 FILL_MODES = ("random", "zeros", "ones")
 
@@ -83,7 +88,10 @@ def _build_onnx(model: str, args: argparse.Namespace) -> Any:
         pipeline=args.pipeline,
         profile=args.profile,
         cache=False if args.no_cache else None,
+        tuning_records=args.tuning_records,
     )
+    if args.tuning_records is not None and lib.tuning_summary not in _WARNED:
+        print(lib.tuning_summary, file=sys.stderr)
     lib.time_passes.insert(0, ("onnx-import", seconds))
     return lib
 
@@ -261,6 +269,11 @@ def _add_build_options(p: argparse._ActionsContainer) -> None:
         action="store_true",
         help="compile from scratch: neither read nor write the build cache (XTVM_CACHE_DIR)",
     )
+    p.add_argument(
+        "--tuning-records",
+        metavar="JSON",
+        help="apply the best record per kernel from this file (written by 'xtvm tune')",
+    )
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -268,7 +281,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="xtvm",
         description="Compile ONNX models with xtvm and run the compiled libraries.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{compile,run,version}")
+    sub = parser.add_subparsers(dest="command", metavar="{compile,run,tune,version}")
     sub.required = True
 
     c = sub.add_parser("compile", help="compile an ONNX model to a shared library")
@@ -313,6 +326,7 @@ def make_parser() -> argparse.ArgumentParser:
     build_opts = r.add_argument_group("compiling an .onnx model")
     _add_build_options(build_opts)
     r.set_defaults(func=cmd_run)
+    add_tune_parser(sub)
 
     v = sub.add_parser("version", help="print xtvm's version and its dependencies'")
     v.set_defaults(func=cmd_version)
@@ -324,10 +338,25 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split()) if text else type(exc).__name__
 
 
+_WARNED: set[str] = set()  # TuningWarning lines already printed (a summary is said once)
+_show_other_warning = warnings.showwarning
+
+
+def _show_warning(message: Any, category: type[Warning], *rest: Any, **kw: Any) -> None:
+    """A TuningWarning is a summary meant for the user: ``warning: <line>``, no source line."""
+    if issubclass(category, TuningWarning):
+        print(f"warning: {_one_line(message)}", file=sys.stderr)
+        _WARNED.add(str(message))
+    else:
+        _show_other_warning(message, category, *rest, **kw)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.func(args)
     except XTVMError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return getattr(exc, "exit_code", 1) or 1
