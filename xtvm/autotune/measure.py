@@ -228,6 +228,18 @@ def _spawn_pool(workers: int, max_tasks: int | None = None) -> cf.ProcessPoolExe
     return cf.ProcessPoolExecutor(workers, mp_context=ctx)
 
 
+def _import_compiler() -> bool:
+    """Load the compiler in a worker, so its first build is not charged for the imports."""
+    from xtvm.passes.registry import all_passes
+
+    return bool(all_passes())
+
+
+def _warm(pool: cf.Executor, workers: int) -> None:
+    for fut in [pool.submit(_import_compiler) for _ in range(workers)]:
+        fut.result()
+
+
 def _kill_pool(pool: cf.Executor) -> None:
     """Stop a process pool whose worker hangs (``shutdown`` alone would wait for it)."""
     procs = getattr(pool, "_processes", None) or {}
@@ -257,7 +269,7 @@ class Builder:
         self.options = options or MeasureOptions()
         self._owned = executor is None
         self._workers = workers or max(1, min(2, os.cpu_count() or 1))
-        self.executor = executor if executor is not None else _spawn_pool(self._workers)
+        self.executor = executor if executor is not None else self._new_pool()
         self._tmp = tempfile.TemporaryDirectory(prefix="xtvm-tune-") if folder is None else None
         self.folder = folder or self._tmp.name  # type: ignore[union-attr]
         self._count = 0
@@ -292,8 +304,13 @@ class Builder:
                 broken = True
         if broken and self._owned:
             _kill_pool(self.executor)
-            self.executor = _spawn_pool(self._workers)
+            self.executor = self._new_pool()
         return results
+
+    def _new_pool(self) -> cf.Executor:
+        pool = _spawn_pool(self._workers)
+        _warm(pool, self._workers)  # timeouts then measure builds, not interpreter start-up
+        return pool
 
     def close(self) -> None:
         if self._owned:

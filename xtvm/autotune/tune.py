@@ -145,6 +145,7 @@ def tune_tasks(
         MeasureRecord,
         append_records,
         load_records,
+        target_compatible,
         target_dict,
     )
     from xtvm.autotune.tuners import get_tuner
@@ -159,8 +160,8 @@ def tune_tasks(
         raise XTVMError(f"records file '{path}' exists: pass resume=True (--resume) to continue it")
     history: dict[str, list[Any]] = {}
     if resume and os.path.exists(path):
-        for r in load_records(path):
-            if r.target == tdict:
+        for r in load_records(path, drop_torn_tail=True):
+            if target_compatible(r.target, tdict):
                 history.setdefault(r.workload, []).append(r)
 
     start = time.monotonic()
