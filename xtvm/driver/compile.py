@@ -254,8 +254,6 @@ def build(
         times.append(("build-cache-key", time.perf_counter() - start))
         hit = _load_cached(store, key, source, recipe, times)
         if hit is not None:
-            if tuning is not None:
-                hit.tuning_summary = "tuning records: applied (cached build)"
             return hit
     # The first build in a process imports every pass here.
     start = time.perf_counter()
@@ -265,12 +263,16 @@ def build(
     if tuning is not None:
         built.tuning_summary = tuning.summary()
         if tuning.untuned or tuning.stale:
-            import warnings
-
-            from xtvm.errors import TuningWarning
-
-            warnings.warn(built.tuning_summary, TuningWarning, stacklevel=2)
+            _warn_tuning(built.tuning_summary)
     return built
+
+
+def _warn_tuning(summary: str) -> None:
+    import warnings
+
+    from xtvm.errors import TuningWarning
+
+    warnings.warn(summary, TuningWarning, stacklevel=3)
 
 
 def _rebuilder(source: ModuleOp, recipe: _Recipe) -> Any:
@@ -299,13 +301,14 @@ def _load_cached(
     try:
         info = JitInfo(entry["object_key"], list(entry["externals"]), list(entry["symbols"]))
         metadata = dict(entry["metadata"])
+        summary, warns = entry.get("tuning_summary"), bool(entry.get("tuning_warns"))
     except (KeyError, TypeError):
         return None
     runtime_module = load_object(info, recipe.target, metadata)
     if runtime_module is None:
         return None  # the object was removed from the cache: build again
     times.append(("build-cache-load", time.perf_counter() - start))
-    return CompiledModule(
+    hit = CompiledModule(
         runtime_module,
         ir_module=None,
         target=recipe.target,
@@ -315,6 +318,11 @@ def _load_cached(
         cache_status=f"hit {key[:16]} ({store.folder})",
         build_key=key,
     )
+    if recipe.tuning is not None:
+        hit.tuning_summary = summary if isinstance(summary, str) else "tuning records: applied"
+        if warns:
+            _warn_tuning(hit.tuning_summary)
+    return hit
 
 
 def _compile(
@@ -359,6 +367,11 @@ def _compile(
                     "externals": info.externals,
                     "symbols": info.symbols,
                     "metadata": metadata,
+                    # what the records did, for a later hit (the passes do not run then)
+                    "tuning_summary": recipe.tuning.summary() if recipe.tuning else None,
+                    "tuning_warns": bool(
+                        recipe.tuning and (recipe.tuning.untuned or recipe.tuning.stale)
+                    ),
                 },
             )
             status, build_key = f"miss {key[:16]}, stored in {store.folder}", key
