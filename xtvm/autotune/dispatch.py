@@ -134,3 +134,27 @@ class SpaceCollector:
 
     def stale_config(self, kernel: Any) -> None:  # a fresh space never is
         raise AssertionError("a collected space cannot be stale")
+
+
+TEMPLATE_FREE_KEY = "ansor"
+"""A config whose values hold this key is a template-free schedule (a serialized search
+state of :mod:`xtvm.autotune.ansor`), not knob values of an operator template."""
+
+
+def schedule_kernel(kernel: Any, cfg: Any, knobs: Knobs | None) -> None:
+    """Schedule ``kernel`` (unscheduled) with ``knobs``: the defaults when None, a
+    template-free state when the config holds one, else the operator templates with
+    these knob values. Raises ``InvalidConfigError`` for a config that does not fit."""
+    import dataclasses
+
+    from xtvm.topi.x86 import apply_default_schedule
+
+    if knobs is None:
+        apply_default_schedule(kernel, cfg)
+        return
+    if isinstance(knobs, ConfigEntity) and TEMPLATE_FREE_KEY in knobs.values:
+        from xtvm.autotune.ansor import apply_state
+
+        apply_state(kernel, knobs.values[TEMPLATE_FREE_KEY], cfg)
+        return
+    apply_default_schedule(kernel, dataclasses.replace(cfg, knobs=knobs))

@@ -90,19 +90,16 @@ def candidate_module(task_text: str, values: dict[str, Any] | None, target: Any)
     from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
     from xdsl.parser import Parser
 
+    from xtvm.autotune.dispatch import schedule_kernel
     from xtvm.context import make_context
     from xtvm.dialects.te import CallOp, KernelOp, PlaceholderOp
-    from xtvm.topi.x86 import DefaultScheduleConfig, apply_default_schedule
+    from xtvm.topi.x86 import DefaultScheduleConfig
 
     parsed = Parser(make_context(), task_text).parse_module()
     kernel = next(op for op in parsed.walk() if isinstance(op, KernelOp))
     kernel.detach()
     cfg = DefaultScheduleConfig(vector_bits=target.vector_width_bits)
-    if values is not None:
-        cfg = DefaultScheduleConfig(
-            vector_bits=target.vector_width_bits, knobs=ConfigEntity(None, values)
-        )
-    apply_default_schedule(kernel, cfg)
+    schedule_kernel(kernel, cfg, ConfigEntity(None, values) if values is not None else None)
     ins = [op.result.type for op in kernel.block.ops if isinstance(op, PlaceholderOp)]
     outs = [v.type for v in kernel.return_op.values]
     fn = func.FuncOp(

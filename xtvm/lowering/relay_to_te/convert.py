@@ -14,7 +14,6 @@ unique in the module. An op without a lowering raises ``CompileError`` naming it
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,11 +96,11 @@ def build_kernel(
     if knobs is None:
         apply_default_schedule(kernel, config)
         return kernel
+    from xtvm.autotune.dispatch import schedule_kernel
     from xtvm.autotune.space import InvalidConfigError
 
-    cfg = config or DefaultScheduleConfig()
     try:
-        apply_default_schedule(kernel, dataclasses.replace(cfg, knobs=knobs))
+        schedule_kernel(kernel, config or DefaultScheduleConfig(), knobs)
     except InvalidConfigError:
         sched = kernel.schedule  # a stale record: drop what it scheduled, use the defaults
         if sched is not None:
