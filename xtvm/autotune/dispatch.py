@@ -66,10 +66,18 @@ class ApplyBestConfigs:
     tuned: set[str] = field(default_factory=set)
     untuned: dict[str, str] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
+    _has_states: bool | None = field(default=None, repr=False, compare=False)
 
     def knobs_for_kernel(self, kernel: Any) -> Knobs | None:
         if not kernel_anchors(kernel):
-            return None
+            # a kernel without a template is tuned only by a template-free record
+            if not self._template_free() or not template_free_candidate(kernel):
+                return None
+            values = self.configs.get(workload_key(kernel_text(kernel)))
+            if values is None or TEMPLATE_FREE_KEY not in values:
+                return None
+            self.tuned.add(workload_key(kernel_text(kernel)))
+            return ConfigEntity(None, values)
         key = workload_key(kernel_text(kernel))
         values = self.configs.get(key)
         if values is None:
@@ -77,6 +85,13 @@ class ApplyBestConfigs:
             return None
         self.tuned.add(key)
         return ConfigEntity(None, values)
+
+    def _template_free(self) -> bool:
+        """Whether any config is a template-free state (else kernels without a template
+        need not even be printed)."""
+        if self._has_states is None:
+            self._has_states = any(TEMPLATE_FREE_KEY in v for v in self.configs.values())
+        return self._has_states
 
     def stale_config(self, kernel: Any) -> None:
         """The config did not fit the template (it changed since the record was written):
@@ -112,16 +127,26 @@ class CollectedKernel:
     templates: list[str]
 
 
+def template_free_candidate(kernel: Any) -> bool:
+    """Whether a kernel without a template is worth a template-free search: it has a
+    reduction (an unpacked dense or matmul, pooling, softmax, norm statistics...).
+    Elementwise and copy kernels are memory-bound; the default rules already stream them."""
+    return any(c.reduce is not None for c in kernel.computes)
+
+
 @dataclass
 class SpaceCollector:
-    """Task extraction's hook: records every tunable kernel and collects its space."""
+    """Task extraction's hook: records every tunable kernel and collects its space. With
+    ``template_free`` it also records kernels without a template that have a reduction
+    (with an empty space: the template-free search needs only the kernel's text)."""
 
     kernels: dict[str, CollectedKernel] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # kernel name -> workload
+    template_free: bool = False
 
     def knobs_for_kernel(self, kernel: Any) -> Knobs | None:
         templates = kernel_anchors(kernel)
-        if not templates:
+        if not templates and not (self.template_free and template_free_candidate(kernel)):
             return None
         text = kernel_text(kernel)
         key = workload_key(text)

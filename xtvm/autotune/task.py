@@ -96,7 +96,10 @@ def describe_kernel(kernel: Any, templates: list[str]) -> str:
         return "[" + ",".join(str(d) for d in t.get_shape()) + "]"
 
     elt = str(outs[0].element_type) if outs else ""
-    tmpl = "+".join(dict.fromkeys(templates))
+    tmpl = "+".join(dict.fromkeys(templates)) or next(
+        (c.tag.data for c in kernel.computes if c.reduce is not None and c.tag is not None),
+        "kernel",
+    )
     return f"{tmpl} {'x'.join(shape(t) for t in ins)} {elt} -> {','.join(shape(t) for t in outs)}"
 
 
@@ -107,8 +110,12 @@ def extract_tasks(
     profile: bool = True,
     num_threads: int | None = None,
     profile_runs: int = 5,
+    template_free: bool = False,
 ) -> list[Task]:
     """The tunable kernels of relay module ``mod`` for ``target``, most costly first.
+
+    With ``template_free`` (the template-free search) every kernel with a reduction is a
+    task too, with an empty template space (see ``dispatch.template_free_candidate``).
 
     With ``profile`` the model is built untuned with per-kernel timers and run on random
     inputs, which gives each task's untuned time per call and share of the model.
@@ -120,7 +127,7 @@ def extract_tasks(
     from xtvm.passes.registry import parse_pipeline
 
     tgt = target if isinstance(target, Target) else Target.from_string(str(target))
-    collector = SpaceCollector()
+    collector = SpaceCollector(template_free=template_free)
     passes = specialize_for_target(parse_pipeline(_lowering_prefix(opt_level)), tgt)
     passes = _with_option(passes, "tuning", collector)
     module = mod.clone()

@@ -148,11 +148,11 @@ def tune_tasks(
         target_compatible,
         target_dict,
     )
-    from xtvm.autotune.tuners import get_tuner
     from xtvm.backends.llvm import Target
 
     tgt = target if isinstance(target, Target) else Target.from_string(str(target))
     opts = options or MeasureOptions()
+    template_free = tuner == "ansor"  # every task, templated or not, searched from its compute
     path = os.fspath(records_path)
     tdict = target_dict(tgt)
     version = xtvm_version()
@@ -209,26 +209,26 @@ def tune_tasks(
                 continue
             p.best, p.best_config = res.cost, (default.to_json() if default else {})
             p.history.append((0, p.best))
-            if len(p.task.space) <= 1:
+            if len(p.task.space) <= 1 and not template_free:
                 p.done = True
                 continue
-            tn = get_tuner(tuner, p.task.space, seed=seed)
+            tn = _new_search(tuner, p.task, tgt, seed)
             done_before = history.get(p.task.workload, [])
             if done_before:
                 cfgs, costs = [], []
                 for r in done_before:
                     try:
-                        cfgs.append(p.task.space.from_values(r.config))
+                        cfgs.append(_config_of(p.task, r.config, template_free))
                         costs.append(r.cost)
                     except XTVMError:
-                        continue  # a config of an older space
+                        continue  # a config of an older space, or of the other kind of tuner
                 if cfgs:
                     tn.load_history(cfgs, costs)
                     for c, cost in zip(cfgs, costs):
                         if cost < p.best:
                             p.best, p.best_config = cost, c.to_json()
             # the default was measured above: the tuner must not propose it again
-            tn.load_history([p.task.space.get(p.task.space.default_index())], [p.untuned])
+            tn.load_history([_default_config(p.task, template_free)], [p.untuned])
             tuners[p.task.workload] = tn
             if callback:
                 callback("task", p, {"trials": total})
@@ -273,6 +273,41 @@ def tune_tasks(
     return TuneResult(progress, path, time.monotonic() - start, total)
 
 
+def _new_search(tuner: str, task: Task, target: Any, seed: int | None) -> Any:
+    """The search object of one task: the template-free search for "ansor", else a tuner
+    over the task's template space."""
+    if tuner == "ansor":
+        from xtvm.autotune.ansor import AnsorSearch
+
+        return AnsorSearch(task, target, seed)
+    from xtvm.autotune.tuners import get_tuner
+
+    return get_tuner(tuner, task.space, seed=seed)
+
+
+def _config_of(task: Task, values: dict[str, Any], template_free: bool) -> Any:
+    """A recorded config as the task's search takes it (XTVMError: not one of its kind)."""
+    from xtvm.autotune.dispatch import TEMPLATE_FREE_KEY
+    from xtvm.autotune.space import ConfigEntity, InvalidConfigError
+
+    if template_free:
+        if TEMPLATE_FREE_KEY not in values:
+            raise InvalidConfigError("not a template-free config")
+        return ConfigEntity(None, values)
+    return task.space.from_values(values)
+
+
+def _default_config(task: Task, template_free: bool) -> Any:
+    """The config that stands for the default schedule in the task's search."""
+    if template_free:
+        from xtvm.autotune.ansor import DEFAULT_STATE
+        from xtvm.autotune.dispatch import TEMPLATE_FREE_KEY
+        from xtvm.autotune.space import ConfigEntity
+
+        return ConfigEntity(None, {TEMPLATE_FREE_KEY: DEFAULT_STATE})
+    return task.space.get(task.space.default_index())
+
+
 def tune(
     mod: Any,
     records: str | os.PathLike[str],
@@ -295,10 +330,13 @@ def tune(
     Every measurement is appended to ``records`` (JSON lines); build the model with
     ``xtvm.build(mod, tuning_records=records)`` to apply the best. ``trials`` bounds the
     measurements over all tasks, ``budget_seconds`` the wall time; ``tuner`` is "xgb" (a
-    cost model guiding simulated annealing), "random" or "grid". Candidates are timed
+    cost model guiding simulated annealing), "random", "grid", or "ansor" (template-free:
+    every kernel with a reduction or a template, searched from its compute alone). Candidates are timed
     with ``num_threads`` threads per parallel loop: tune with the thread count you deploy.
     """
-    tasks = extract_tasks(mod, target, opt_level=opt_level, num_threads=num_threads)
+    tasks = extract_tasks(
+        mod, target, opt_level=opt_level, num_threads=num_threads, template_free=tuner == "ansor"
+    )
     options = MeasureOptions(timeout=timeout, num_threads=num_threads, seed=seed or 0)
     return tune_tasks(
         tasks,
