@@ -1,12 +1,13 @@
 """Benchmark xtvm against onnxruntime (and numpy where it applies), interleaved in one run.
 
-    python benchmarks/run.py [--threads 1,2] [--suite kernels,models] [--quick] [--json out.json]
+    python benchmarks/run.py [--threads 1,2] [--suite kernels,models,real] [--quick] [--json out.json]
                              [--only NAME,NAME] [--tuning-records r.json]
 
 Each thread count runs in a fresh process whose environment fixes every engine's thread pool
 before anything is imported: ``OMP_NUM_THREADS`` (xtvm's OpenMP pool), ``OPENBLAS_NUM_THREADS``
 / ``MKL_NUM_THREADS`` (numpy) and onnxruntime's ``intra_op_num_threads``. Prints median
-latency, the xtvm/onnxruntime ratio (below 1 means xtvm is faster) and GFLOP/s.
+latency, the xtvm/onnxruntime ratio (below 1 means xtvm is faster) and GFLOP/s. The ``real``
+suite (not run by default) fetches pinned real exported models first (``real_models.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def _worker(
         from models import model_cases
 
         cases += [("models", *c) for c in model_cases(quick)]
+    if "real" in suites:
+        from real_models import real_cases
+
+        cases += [("real", *c) for c in real_cases(quick)]
     if only:
         cases = [c for c in cases if c[1] in only]
     for suite, name, (model, inputs, flops, numpy_fn, *rest) in cases:
