@@ -80,9 +80,15 @@ def measure(
         m.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return m
     m.compile_s = time.perf_counter() - start
-    got = lib.run(feed)
-    want = sess.run(None, feed)
-    m.max_abs_err = max(float(np.max(np.abs(g - w))) if g.size else 0.0 for g, w in zip(got, want))
+    try:
+        got = lib.run(feed)
+        want = sess.run(None, feed)
+        m.max_abs_err = max(
+            float(np.max(np.abs(g - w))) if g.size else 0.0 for g, w in zip(got, want)
+        )
+    except Exception as exc:  # a run or comparison failure is this case's row, not the end
+        m.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return m
 
     engines: dict[str, Callable[[], object]] = {
         "xtvm": lambda: lib.run(feed),
