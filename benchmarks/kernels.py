@@ -1,4 +1,5 @@
-"""Kernel benchmarks: fp32 GEMM at 256..2048 and the convolution layers of ResNet-18."""
+"""Kernel benchmarks: fp32 GEMM at 256..2048, a product of two runtime operands, a dense
+whose width is not a multiple of the panel width, and the convolution layers of ResNet-18."""
 
 from __future__ import annotations
 
@@ -27,6 +28,41 @@ def gemm_model(n: int) -> tuple[onnx.ModelProto, dict[str, np.ndarray], float, o
     )
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     return model, {"a": _f32(n, n)}, 2.0 * n**3, lambda feed: feed["a"] @ b
+
+
+def matmul_runtime_model(n: int) -> tuple[onnx.ModelProto, dict[str, np.ndarray], float, object]:
+    """``y = a @ b`` with both operands graph inputs (attention's ``Q @ K^T``): nothing to
+    pack at compile time."""
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "b"], ["y"])],
+        f"matmul_rt{n}",
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, [n, n]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])],
+    )
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    inputs = {"a": _f32(n, n), "b": _f32(n, n)}
+    return model, inputs, 2.0 * n**3, lambda feed: feed["a"] @ feed["b"]
+
+
+def dense_model(
+    m: int, k: int, n: int
+) -> tuple[onnx.ModelProto, dict[str, np.ndarray], float, object]:
+    """``y = x @ w.T + c`` (ONNX ``Gemm``, ``transB=1``): a CRNN recognizer's classifier is
+    32 x 1024 x 8210, a width that is no multiple of the vector or panel width."""
+    w = (_f32(n, k) / np.sqrt(k)).astype(np.float32)
+    c = _f32(n)
+    g = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "c"], ["y"], transB=1)],
+        f"dense{m}x{k}x{n}",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+        initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(c, "c")],
+    )
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    return model, {"x": _f32(m, k)}, 2.0 * m * k * n, lambda feed: feed["x"] @ w.T + c
 
 
 # (name, in channels, out channels, input size, kernel, stride) at batch 1, 224x224 input
@@ -67,6 +103,9 @@ def kernel_cases(quick: bool = False) -> Iterator[tuple[str, tuple]]:
     sizes = [256, 512] if quick else [256, 512, 1024, 2048]
     for n in sizes:
         yield f"gemm_{n}", gemm_model(n)
+    rt = 512 if quick else 1024
+    yield f"matmul_runtime_{rt}", matmul_runtime_model(rt)
+    yield "dense_32x1024x8210", dense_model(32, 1024, 8210)
     convs = RESNET18_CONVS[1:2] if quick else RESNET18_CONVS
     for name, c, k_out, size, k, stride in convs:
         yield f"conv_{name}", conv_model(c, k_out, size, k, stride)

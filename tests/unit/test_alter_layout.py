@@ -187,9 +187,24 @@ def test_dense_with_bias_matches_onnxruntime(vector_bits: int, o3_check) -> None
     assert "relay.dense " not in relay_ir
 
 
-def test_dense_that_fits_no_panel_stays(o3_pipeline) -> None:
+@pytest.mark.parametrize(("n", "bn"), [(10, 8), (41, 16), (8210, 16)])
+def test_dense_that_fits_no_panel_is_padded(n: int, bn: int, o3_check) -> None:
+    """N not whole panels: the weight gets zero rows up to whole panels and a slice keeps
+    the first N outputs (a ragged last panel instead of the generic dense)."""
+    nodes = [
+        helper.make_node("Gemm", ["x", "w", "b"], ["h"], transB=1),
+        helper.make_node("Relu", ["h"], ["y"]),
+    ]
+    model = float_model(nodes, {"x": (3, 8)}, ["y"], 13, {"w": _w(n, 8), "b": _w(n)})
+    relay_ir = o3_check(model, _feeds(x=(3, 8)), 256)
+    assert "relay.dense " not in relay_ir
+    assert f"x{bn}xf32>) -> tensor<3x{-(-n // bn) * bn}xf32>" in relay_ir  # padded panels
+    assert "relay.strided_slice" in relay_ir
+
+
+def test_dense_narrower_than_a_vector_stays(o3_pipeline) -> None:
     nodes = [helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)]
-    model = float_model(nodes, {"x": (2, 8)}, ["y"], 13, {"w": _w(10, 8)})
+    model = float_model(nodes, {"x": (2, 8)}, ["y"], 13, {"w": _w(5, 8)})
     lib = xtvm.build(xtvm.from_onnx(model, {"x": (2, 8)}), pipeline=o3_pipeline(256))
     assert "relay.dense " in lib.get_source("relay")
 

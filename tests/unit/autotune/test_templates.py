@@ -41,6 +41,7 @@ def dense_relu(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
 
 DENSE = ([(24, 64), (4, 64, 16), (64,)], dense_relu)
 BATCH_MATMUL = ([(2, 20, 48), (2, 48, 32)], nn.batch_matmul)
+PACKED = ([(2, 20, 256), (2, 256, 32)], nn.batch_matmul)  # pack_b by default
 
 
 def collect(shapes, body, cfg: DefaultScheduleConfig) -> ConfigSpace:
@@ -76,6 +77,24 @@ def test_batch_matmul_space_has_packing_knob() -> None:
     assert list(space.knobs) == [*GEMM_KNOBS, "pack_b"]
     assert space.knobs["pack_b"].candidates == (False, True)
     assert defaults(space)["tile_m"] == row_block(20, 2, 16)
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape", "packed"),
+    [
+        ((2, 20, 256), (2, 256, 32), True),  # 4 row tiles of 5 share each panel
+        ((12, 256), (256, 32), False),  # 2 row tiles: the copy would not pay off
+        ((40, 256), (256, 16), False),  # one panel: b's rows are contiguous already
+        ((40, 48), (48, 32), False),  # a short panel stays in L1 unpacked
+    ],
+)
+def test_runtime_rhs_is_packed_when_panels_are_reused(a_shape, b_shape, packed) -> None:
+    """The untuned schedule copies the right-hand side's panels (a ``te.cache_read`` inside
+    the strip of row tiles) once enough row tiles read each of them."""
+    space = collect([a_shape, b_shape], nn.batch_matmul, CFG)
+    assert space.knobs["pack_b"].default is packed
+    kernel = make_kernel([a_shape, b_shape], nn.batch_matmul, CFG)
+    assert ("te.cache_read" in text(kernel)) is packed
 
 
 def test_conv2d_space_defaults_are_todays_schedule() -> None:
@@ -115,7 +134,9 @@ def test_depthwise_space() -> None:
     assert space.knobs["ic_chunk"].candidates == (0,)  # no channel reduction
 
 
-@pytest.mark.parametrize("case", ["dense", "batch_matmul", "conv2d", "conv2d-chunks"])
+@pytest.mark.parametrize(
+    "case", ["dense", "batch_matmul", "batch_matmul-packed", "conv2d", "conv2d-chunks"]
+)
 def test_untuned_builds_are_identical(case: str) -> None:
     """No knobs, the fallback, a space being collected and the space's default point all
     give the same schedule (so an untuned build is bit-for-bit today's)."""
@@ -125,7 +146,7 @@ def test_untuned_builds_are_identical(case: str) -> None:
             c = 128 if case == "conv2d-chunks" else 16
             cfg = replace(AVX2, knobs=knobs)
             return text(run_conv(c=c, o=32, size=(6, 7), epilogue="bias_relu", cfg=cfg, run=False))
-        shapes, body = DENSE if case == "dense" else BATCH_MATMUL
+        shapes, body = {"dense": DENSE, "batch_matmul": BATCH_MATMUL}.get(case, PACKED)
         return text(make_kernel(shapes, body, replace(CFG, knobs=knobs)))
 
     space = ConfigSpace()

@@ -27,7 +27,11 @@ Guarantees (top level of function bodies):
   value), inserted just before the first of them; function results keep their types;
 - every ``relay.dense`` with a constant ``[N, K]`` weight and ``2 * lanes`` or ``lanes``
   dividing ``N`` (``bn``, preferring the larger) is a ``relay.dense_pack`` of
-  ``transpose(reshape(w, [N/bn, bn, K]), [0, 2, 1])``;
+  ``transpose(reshape(w, [N/bn, bn, K]), [0, 2, 1])``; one with ``N >= lanes`` that no
+  panel width divides packs ``pad(w)`` (zero rows up to whole panels of ``bn``: ``2 *
+  lanes`` from ``N >= 4 * lanes``, else ``lanes``) and a ``relay.strided_slice`` keeps the
+  first ``N`` outputs (see :func:`panel_width`); its data is reshaped to one matrix of rows
+  (and the result back), so that ``[T, 1, K]`` data still gets tiles of several rows;
 - a ``layout_transform`` of a ``layout_transform`` is merged into one, and one that returns
   to the layout it started from (``A -> B -> A``), or goes nowhere, is removed.
 
@@ -38,6 +42,7 @@ memory).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import AnyFloat, ModuleOp
@@ -103,19 +108,45 @@ def _conv(op: relay.Conv2dOp, state: LayoutState) -> bool:
     return True
 
 
+def panel_width(n: int, lanes: int) -> tuple[int, int]:
+    """``(bn, padded N)`` of a packed dense weight of ``n`` rows, or ``(0, n)`` to keep it
+    unpacked: ``2 * lanes`` or ``lanes`` when one divides ``n`` (the larger preferred);
+    otherwise (at least one vector of outputs) the weight gets zero rows up to a multiple of
+    the panel, ``2 * lanes`` from four vectors up, and the extra outputs are sliced off."""
+    bn = next((b for b in (2 * lanes, lanes) if n % b == 0), 0)
+    if bn:
+        return bn, n
+    if n < lanes:
+        return 0, n
+    bn = 2 * lanes if n >= 4 * lanes else lanes
+    return bn, -(-n // bn) * bn
+
+
 def _dense(op: relay.DenseOp, state: LayoutState) -> None:
-    """Rewrite a dense with a constant weight whose N fits a panel width to ``dense_pack``."""
+    """Rewrite a dense with a constant weight of at least one vector of outputs to
+    ``dense_pack`` (padded panels and a slice when N is not whole panels)."""
     if not _is_const(op.weight) or not isinstance(relay.elt_of(op.data), AnyFloat):
         return
     n, k = relay.shape_of(op.weight)
-    bn = next((b for b in (2 * state.lanes, state.lanes) if n % b == 0), 0)
+    bn, padded = panel_width(n, state.lanes)
     if not bn:
         return
     state.at(op)
-    panels = state.emit(relay.ReshapeOp(op.weight, (n // bn, bn, k)))
+    weight, data = op.weight, op.data
+    shape = relay.shape_of(op.result)
+    rows = prod(shape[:-1])
+    if padded != n:
+        weight = state.emit(relay.PadOp(weight, (0, 0), (padded - n, 0)))
+        if len(shape) > 2:  # one matrix of rows: the register tiles span them all
+            data = state.emit(relay.ReshapeOp(data, (rows, k)))
+    panels = state.emit(relay.ReshapeOp(weight, (padded // bn, bn, k)))
     packed = state.emit(relay.TransposeOp(panels, (0, 2, 1)))
     packed.name_hint = op.weight.name_hint
-    new = state.emit(relay.DensePackOp(op.data, packed))
+    new = state.emit(relay.DensePackOp(data, packed))
+    if padded != n:
+        new = state.emit(relay.StridedSliceOp(new, (0, 0), (1, 1), (rows, n)))
+        if len(shape) > 2:
+            new = state.emit(relay.ReshapeOp(new, shape))
     new.name_hint = op.result.name_hint
     op.result.replace_all_uses_with(new)
     state.replaced.append(op)
