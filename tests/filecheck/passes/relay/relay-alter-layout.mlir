@@ -153,7 +153,8 @@ func.func @odd_channels(%x: tensor<1x12x6x6xf32>) -> (tensor<1x24x3x3xf32>, tens
 }
 
 // Resize over H and W and global pooling stay blocked; the reshape before the classifier
-// cannot take the blocked layout and reads a transform back.
+// cannot take the blocked layout and reads a transform back. The classifier's 10 outputs
+// are no whole panel: its weight is zero-padded to 16 rows and the result sliced.
 // CHECK-LABEL: func.func @head
 // CHECK:         %c = relay.conv2d_nchwc
 // CHECK-NEXT:    %u = relay.resize %c {scales = array<f32: 1.000000e+00, 1.000000e+00, 2.000000e+00, 2.000000e+00, 1.000000e+00>, roi = array<f32: 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 1.000000e+00, 1.000000e+00, 1.000000e+00, 1.000000e+00, 1.000000e+00>, {{.*}} : (tensor<1x2x4x4x8xf32>) -> tensor<1x2x8x8x8xf32>
@@ -161,7 +162,11 @@ func.func @odd_channels(%x: tensor<1x12x6x6xf32>) -> (tensor<1x24x3x3xf32>, tens
 // CHECK-NEXT:    %[[G:.*]] = relay.layout_transform %g {src_layout = "NCHW8c", dst_layout = "NCHW"} : (tensor<1x2x1x1x8xf32>) -> tensor<1x16x1x1xf32>
 // CHECK-NEXT:    %f = relay.reshape %[[G]] : (tensor<1x16x1x1xf32>) -> tensor<1x16xf32>
 // CHECK-NEXT:    %d = relay.constant
-// CHECK-NEXT:    %y = relay.dense %f, %d : (tensor<1x16xf32>, tensor<10x16xf32>) -> tensor<1x10xf32>
+// CHECK-NEXT:    %[[P:.*]] = relay.pad %d {pad_before = array<i64: 0, 0>, pad_after = array<i64: 6, 0>, {{.*}} : (tensor<10x16xf32>) -> tensor<16x16xf32>
+// CHECK-NEXT:    %[[R:.*]] = relay.reshape %[[P]] : (tensor<16x16xf32>) -> tensor<2x8x16xf32>
+// CHECK-NEXT:    %[[T:.*]] = relay.transpose %[[R]] {axes = array<i64: 0, 2, 1>} : (tensor<2x8x16xf32>) -> tensor<2x16x8xf32>
+// CHECK-NEXT:    %[[D:.*]] = relay.dense_pack %f, %[[T]] : (tensor<1x16xf32>, tensor<2x16x8xf32>) -> tensor<1x16xf32>
+// CHECK-NEXT:    %y = relay.strided_slice %[[D]] {{.*}} : (tensor<1x16xf32>) -> tensor<1x10xf32>
 // CHECK-NEXT:    %[[U:.*]] = relay.layout_transform %u {src_layout = "NCHW8c", dst_layout = "NCHW"}
 // CHECK-NEXT:    func.return %[[U]], %y
 func.func @head(%x: tensor<1x16x4x4xf32>) -> (tensor<1x16x8x8xf32>, tensor<1x10xf32>) {
