@@ -11,6 +11,10 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Verify the IR after every pass in every build the tests make (off by default for users:
+# it costs about a fifth of a cold build). Set before xtvm is imported; worker processes
+# that tests start inherit it.
+os.environ.setdefault("XTVM_VERIFY_IR", "1")
 EXAMPLES = REPO / "examples"
 if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))  # make_models.py and reference.py live there

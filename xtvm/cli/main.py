@@ -89,6 +89,7 @@ def _build_onnx(model: str, args: argparse.Namespace) -> Any:
         profile=args.profile,
         cache=False if args.no_cache else None,
         tuning_records=args.tuning_records,
+        verify_ir=True if args.verify_ir else None,
     )
     if args.tuning_records is not None and lib.tuning_summary not in _WARNED:
         print(lib.tuning_summary, file=sys.stderr)
@@ -268,6 +269,12 @@ def _add_build_options(p: argparse._ActionsContainer) -> None:
         "--no-cache",
         action="store_true",
         help="compile from scratch: neither read nor write the build cache (XTVM_CACHE_DIR)",
+    )
+    p.add_argument(
+        "--verify-ir",
+        action="store_true",
+        help="verify the IR after every pass, naming the pass that breaks it (slower; "
+        "also XTVM_VERIFY_IR=1)",
     )
     p.add_argument(
         "--tuning-records",

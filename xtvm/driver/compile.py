@@ -1,9 +1,10 @@
 """``build``: compile a relay module (from ``from_onnx``) into a runnable ``CompiledModule``.
 
-The driver owns what sits between the passes: it clones the caller's module, runs the
-pipeline one pass at a time (verifying after each, so a broken pass is named instead of
-failing three stages later), keeps the printed IR at each level for ``get_source``, and
-hands the llvm-dialect result to the LLVM backend. A build whose inputs were built before
+The driver owns what sits between the passes: it clones the caller's module, verifies it,
+runs the pipeline one pass at a time (verifying after each only under ``verify_ir`` or
+``XTVM_VERIFY_IR=1``: it names a broken pass instead of failing three stages later, but
+costs about a fifth of a cold build), and hands the llvm-dialect result to the LLVM
+backend. The IR of the other levels is rebuilt when ``get_source`` asks for it. A build whose inputs were built before
 is loaded from the whole-build cache instead (:mod:`xtvm.driver.build_cache`).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,15 @@ from xtvm.errors import CompileError, PipelineError, XTVMError
 
 METADATA_ATTR = "xtvm.metadata"
 LEVELS = ("relay", "te", "tir", "llvm")
+VERIFY_ENV = "XTVM_VERIFY_IR"
+
+
+def verify_ir_enabled(flag: bool | None = None) -> bool:
+    """``flag`` if given, else ``XTVM_VERIFY_IR`` (on for 1/true/yes/on); off by default,
+    since verifying after every pass is a debugging aid (the test suite turns it on)."""
+    if flag is not None:
+        return bool(flag)
+    return os.environ.get(VERIFY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -63,9 +74,14 @@ def _snapshot(module: ModuleOp, result: PipelineResult, copy: bool = True) -> No
 
 
 def run_pipeline(
-    module: ModuleOp, passes: list[ModulePass], keep_ir: bool = True, copy_last: bool = True
+    module: ModuleOp,
+    passes: list[ModulePass],
+    keep_ir: bool = True,
+    copy_last: bool = True,
+    verify: bool | None = None,
 ) -> PipelineResult:
-    """Run ``passes`` on ``module`` in place, verifying after each.
+    """Run ``passes`` on ``module`` in place, verifying after each if ``verify`` (None:
+    ``verify_ir_enabled()``).
 
     The IR is kept before every ``convert-*`` pass and at the end, so each level's source
     is the module as the last pass at that level left it (the last level is ``module``
@@ -76,6 +92,7 @@ def run_pipeline(
 
     ctx = make_context()
     result = PipelineResult()
+    verify = verify_ir_enabled(verify)
     for p in passes:
         if keep_ir and p.name.startswith("convert-"):
             _snapshot(module, result)
@@ -88,6 +105,8 @@ def run_pipeline(
             raise CompileError(f"pass '{p.name}' failed: {_first_line(exc)}") from exc
         verify_start = time.perf_counter()
         result.pass_times.append((p.name, verify_start - start))
+        if not verify:
+            continue
         try:
             module.verify()
         except DiagnosticException as exc:
@@ -211,6 +230,7 @@ def build(
     num_threads: int | None = None,
     profile: bool = False,
     cache: bool | None = None,
+    verify_ir: bool | None = None,
 ) -> CompiledModule:
     """Compile a relay module for ``target`` (a string like ``"llvm -mcpu=..."`` or a Target).
 
@@ -230,6 +250,9 @@ def build(
     ``cache`` (default: on unless ``XTVM_CACHE=0``) reuses an earlier build of the same
     module, pipeline, options, target and compiler sources from the cache folder
     (``XTVM_CACHE_DIR``); the IR of each level is then rebuilt only if asked for.
+
+    ``verify_ir`` (default: ``XTVM_VERIFY_IR=1``, else off) verifies the IR after every
+    pass, naming the pass that broke it; the input module is verified in any case.
     """
     setup_start = time.perf_counter()
     from xtvm.backends.llvm import Target
@@ -259,7 +282,8 @@ def build(
     start = time.perf_counter()
     passes = recipe.passes()
     times.append(("parse-pipeline", time.perf_counter() - start))
-    built = _compile(source, passes, recipe, times, (store, key) if store and key else None)
+    cache_to = (store, key) if store and key else None
+    built = _compile(source, passes, recipe, times, cache_to, verify_ir_enabled(verify_ir))
     if tuning is not None:
         built.tuning_summary = tuning.summary()
         if tuning.untuned or tuning.stale:
@@ -275,14 +299,29 @@ def _warn_tuning(summary: str) -> None:
     warnings.warn(summary, TuningWarning, stacklevel=3)
 
 
-def _rebuilder(source: ModuleOp, recipe: _Recipe) -> Any:
-    """A function that compiles ``source`` again up to LLVM IR: (sources, ir_module)."""
+def _passes_up_to(passes: list[ModulePass], level: str) -> list[ModulePass] | None:
+    """The passes before the one that leaves ``level`` (None: no pass leaves it)."""
+    for i, p in enumerate(passes):
+        if p.name.startswith(f"convert-{level}-to-"):
+            return passes[:i]
+    return None
 
-    def rebuild() -> tuple[dict[str, Any], Any]:
+
+def _rebuilder(source: ModuleOp, recipe: _Recipe) -> Any:
+    """A function that compiles ``source`` again: ``rebuild(level)`` returns (sources,
+    ir_module). Builds keep no IR copies (cloning every level cost about 5% of a cold
+    build); ``get_source`` calls this instead, and for "relay", "te" or "tir" it stops
+    at that level (ir_module None), so asking for the relay IR only reruns relay passes."""
+
+    def rebuild(level: str | None = None) -> tuple[dict[str, Any], Any]:
         from xtvm.backends.llvm import translate_module
 
         module = source.clone()
-        result = run_pipeline(module, recipe.passes(), copy_last=False)
+        passes = recipe.passes()
+        head = _passes_up_to(passes, level) if level in ("relay", "te", "tir") else None
+        result = run_pipeline(module, passes if head is None else head, copy_last=False)
+        if head is not None:
+            return result.sources, None
         return result.sources, translate_module(module, recipe.target)
 
     return rebuild
@@ -292,7 +331,7 @@ def _load_cached(
     store: Any, key: str, source: ModuleOp, recipe: _Recipe, times: list
 ) -> CompiledModule | None:
     """The build ``key`` from the cache, or None on a miss (or a stale entry)."""
-    from xtvm.backends.llvm.jit import JitInfo, load_object
+    from xtvm.backends.llvm.jit import JitInfo, load_object_code, read_object
 
     start = time.perf_counter()
     entry = store.load(key)
@@ -304,9 +343,10 @@ def _load_cached(
         summary, warns = entry.get("tuning_summary"), bool(entry.get("tuning_warns"))
     except (KeyError, TypeError):
         return None
-    runtime_module = load_object(info, recipe.target, metadata)
-    if runtime_module is None:
+    object_code = read_object(info)
+    if object_code is None:
         return None  # the object was removed from the cache: build again
+    runtime_module = load_object_code(object_code, info, recipe.target, metadata)
     times.append(("build-cache-load", time.perf_counter() - start))
     hit = CompiledModule(
         runtime_module,
@@ -317,6 +357,7 @@ def _load_cached(
         rebuild=_rebuilder(source, recipe),
         cache_status=f"hit {key[:16]} ({store.folder})",
         build_key=key,
+        object_code=object_code,
     )
     if recipe.tuning is not None:
         hit.tuning_summary = summary if isinstance(summary, str) else "tuning records: applied"
@@ -331,10 +372,11 @@ def _compile(
     recipe: _Recipe,
     times: list[tuple[str, float]],
     cache_to: tuple[Any, str] | None,
+    verify_ir: bool = False,
 ) -> CompiledModule:
     """Run the whole pipeline and the LLVM backend; store the result if ``cache_to``."""
     from xtvm.backends.llvm import translate_module
-    from xtvm.backends.llvm.jit import jit_compile
+    from xtvm.backends.llvm.jit import compile_object, load_object_code
 
     tgt = recipe.target
     start = time.perf_counter()
@@ -344,17 +386,22 @@ def _compile(
     except DiagnosticException as exc:
         raise CompileError(f"the input module does not verify: {_first_line(exc)}") from exc
     times.append(("verify-input", time.perf_counter() - start))
-    result = run_pipeline(module, passes, copy_last=False)
+    result = run_pipeline(module, passes, keep_ir=False, verify=verify_ir)
+    result.sources[ir_level(module)] = module  # other levels are rebuilt when asked for
     times += result.pass_times
-    times.append(("verify-ir", result.verify_seconds))
-    times.append(("keep-ir", result.snapshot_seconds))
+    if verify_ir:
+        times.append(("verify-ir", result.verify_seconds))
     metadata = read_metadata(module)
     start = time.perf_counter()
     ir_module = translate_module(module, tgt)
     times.append(("llvm-translate", time.perf_counter() - start))
     start = time.perf_counter()
-    runtime_module, info = jit_compile(ir_module, tgt, metadata, use_cache=cache_to is not None)
+    # One object serves the JIT and export_library: code is generated once per build.
+    object_code, info = compile_object(ir_module, tgt, metadata, use_cache=cache_to is not None)
     times.append(("llvm-codegen", time.perf_counter() - start))
+    start = time.perf_counter()
+    runtime_module = load_object_code(object_code, info, tgt, metadata)
+    times.append(("jit-load", time.perf_counter() - start))
     status, build_key = "off", None
     if cache_to is not None:
         store, key = cache_to
@@ -388,4 +435,5 @@ def _compile(
         rebuild=_rebuilder(source, recipe),
         cache_status=status,
         build_key=build_key,
+        object_code=object_code,
     )

@@ -1,8 +1,9 @@
 """``CompiledModule``: what ``xtvm.build`` returns — a runnable model that remembers how it
 was made (IR at each level, pass timings, the LLVM module) so it can be exported or inspected.
 
-A module loaded from the whole-build cache has no IR at hand; it keeps a ``rebuild``
-function and compiles again (up to LLVM IR, no code generation) the first time IR is needed.
+Builds keep only the final (llvm dialect) IR, and a module loaded from the whole-build cache
+has no IR at hand: both keep a ``rebuild`` function and compile again (up to the level asked
+for, never generating code) the first time another level's IR is needed.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ class CompiledModule:
         metadata: dict[str, Any],
         sources: Mapping[str, Any] | None = None,
         pass_times: Sequence[tuple[str, float]] = (),
-        rebuild: Callable[[], tuple[dict[str, Any], Any]] | None = None,
+        rebuild: Callable[[str | None], tuple[dict[str, Any], Any]] | None = None,
         cache_status: str = "off",
         build_key: str | None = None,
+        object_code: bytes | None = None,
     ):
         self.module = module
         # one line on the tuning records a build applied (None: built without records)
@@ -43,12 +45,14 @@ class CompiledModule:
         self.metadata = dict(metadata)
         self._sources: dict[str, Any] = dict(sources or {})  # level -> ModuleOp or text
         self.time_passes: list[tuple[str, float]] = list(pass_times)
-        # Compiles the IR again, for modules loaded from the build cache without it.
-        self._rebuild = rebuild if ir_module is None else None
+        # Compiles the IR again (up to a level) for levels not kept and cache hits.
+        self._rebuild = rebuild
         self.cache_status = cache_status
         """The whole-build cache: "off", "hit <key> (<folder>)" or "miss <key>, ..."."""
         self.build_key = build_key
         """The build's key in the whole-build cache (None: the cache was off)."""
+        # The PIC object the JIT runs; export_library links these same bytes.
+        self._object_code = object_code
 
     @property
     def ir_module(self) -> Any:
@@ -57,11 +61,15 @@ class CompiledModule:
         self._ensure_ir()
         return self._ir_module
 
-    def _ensure_ir(self) -> None:
-        if self._ir_module is None and self._rebuild is not None:
-            sources, self._ir_module = self._rebuild()
-            self._sources = {**sources, **self._sources}
-            self._rebuild = None
+    def _ensure_ir(self, level: str | None = None) -> None:
+        """Rebuild what is missing: the LLVM module, or the IR of ``level`` if given."""
+        missing = self._ir_module is None if level is None else level not in self._sources
+        if not missing or self._rebuild is None:
+            return
+        sources, ir_module = self._rebuild(level)
+        self._sources = {**sources, **self._sources}
+        if self._ir_module is None and ir_module is not None:
+            self._ir_module = ir_module
 
     # -- running -------------------------------------------------------------------------
     @property
@@ -120,12 +128,13 @@ class CompiledModule:
 
     # -- exporting and inspecting --------------------------------------------------------
     def export_library(self, path: str | os.PathLike[str]) -> str:
-        """Write a shared library that ``xtvm.runtime.load`` opens; returns its path."""
+        """Write a shared library that ``xtvm.runtime.load`` opens; returns its path.
+
+        Links the object the JIT loaded: no code is generated again."""
         from xtvm.backends.llvm import export_library
 
-        return export_library(
-            lambda: self.ir_module, self.target, self.metadata, path, cache_key=self.build_key
-        )
+        code = self._object_code if self._object_code is not None else self.ir_module
+        return export_library(code, self.target, self.metadata, path)
 
     def get_source(self, level: str = "llvm") -> str:
         """The program at ``level``: "relay", "te", "tir", "llvm" (xDSL IR as each stage left
@@ -139,7 +148,7 @@ class CompiledModule:
         if level not in SOURCE_LEVELS:
             raise XTVMError(f"unknown source level {level!r}; expected one of {SOURCE_LEVELS}")
         if level not in self._sources:
-            self._ensure_ir()
+            self._ensure_ir(level)
         if level not in self._sources:
             raise XTVMError(f"no {level} IR was kept for this module (its pipeline skips it)")
         source = self._sources[level]

@@ -12,7 +12,7 @@ tir.global @w = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32> : memref<4xf32>
 // CHECK:         %[[N:.*]] = llvm.mlir.constant(8) : i64
 // CHECK-NEXT:    llvm.alloca %[[N]] x !llvm.ptr {alignment = 64 : i64} : (i64) -> !llvm.ptr
 // CHECK:         %[[DATA:.*]] = llvm.alloca %{{.*}} x !llvm.ptr {alignment = 64 : i64}
-// CHECK-NEXT:    llvm.br ^bb1
+// CHECK:         llvm.br ^bb1
 // CHECK:         llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : !llvm.ptr, !llvm.ptr
 // CHECK:         %[[FN:.*]] = llvm.mlir.addressof @k_parallel_0 : !llvm.ptr
 // CHECK:         llvm.call @GOMP_parallel(%[[FN]], %[[DATA]], %{{.*}}, %{{.*}}) : (!llvm.ptr, !llvm.ptr, i32, i32) -> ()
@@ -36,8 +36,11 @@ tir.prim_func @k(%a: memref<4x16xf32>, %w: memref<4xf32>, %out: memref<4x16xf32>
 }
 
 // Vector loads/stores: one GEP over the element type at the linear index, alignment 4.
+// Constants are made once per function, in its first block.
 // CHECK-LABEL: llvm.func internal @v(
 // CHECK:         %[[OFF:.*]] = llvm.mlir.constant(24) : i64
+// CHECK:         llvm.br ^bb1
+// CHECK-NEXT:  ^bb1:
 // CHECK-NEXT:    %[[P:.*]] = llvm.getelementptr inbounds %{{.*}}[%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, f32
 // CHECK-NEXT:    %[[X:.*]] = llvm.load %[[P]] {alignment = 4 : i64} : !llvm.ptr -> vector<8xf32>
 // CHECK-NEXT:    %[[G:.*]] = llvmx.fcmp "ogt" %[[X]], %[[X]] : vector<8xf32> -> vector<8xi1>
@@ -72,16 +75,17 @@ tir.prim_func @v(%a: memref<4x16xf32>, %out: memref<4x16xf32>) {
 // The entry: buffers from args[k], workspace views as i8 GEPs, weights by address.
 // CHECK-LABEL: llvm.func @xtvm_main(
 // CHECK-SAME:    %[[ARGS:.*]]: !llvm.ptr, %[[WS:.*]]: !llvm.ptr) -> i32 {
+// CHECK-NEXT:    %[[OFF:.*]] = llvm.mlir.constant(0) : i64
+// CHECK-NEXT:    %[[Z:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:    llvm.br ^bb1
 // CHECK:         %[[A0:.*]] = llvm.getelementptr inbounds %[[ARGS]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
 // CHECK-NEXT:    %[[X:.*]] = llvm.load %[[A0]] {alignment = 8 : i64} : !llvm.ptr -> !llvm.ptr
 // CHECK-NEXT:    %[[A1:.*]] = llvm.getelementptr inbounds %[[ARGS]][1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
 // CHECK-NEXT:    %[[Y:.*]] = llvm.load %[[A1]] {alignment = 8 : i64} : !llvm.ptr -> !llvm.ptr
-// CHECK-NEXT:    %[[OFF:.*]] = llvm.mlir.constant(0) : i64
 // CHECK-NEXT:    %[[T:.*]] = llvm.getelementptr inbounds %[[WS]][%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
 // CHECK-NEXT:    %[[W:.*]] = llvm.mlir.addressof @w : !llvm.ptr
 // CHECK-NEXT:    llvm.call @k(%[[X]], %[[W]], %[[T]]) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
 // CHECK-NEXT:    llvm.call @v(%[[T]], %[[Y]]) : (!llvm.ptr, !llvm.ptr) -> ()
-// CHECK-NEXT:    %[[Z:.*]] = llvm.mlir.constant(0 : i32) : i32
 // CHECK-NEXT:    llvm.return %[[Z]] : i32
 tir.prim_func @main(%x: memref<4x16xf32>, %y: memref<4x16xf32>) attributes {xtvm.entry, xtvm.num_inputs = 1 : i64, xtvm.arg_names = ["x", "y"], xtvm.workspace_bytes = 256 : i64} {
   %t = tir.workspace_buffer offset 0 : memref<4x16xf32>

@@ -1,31 +1,26 @@
 """Write a compiled model as a shared library that ``xtvm.runtime.load`` can open.
 
 The library exports ``xtvm_main`` and ``xtvm_metadata`` (the signature as a JSON,
-null-terminated string). We emit a PIC object with LLVM and link it with the system
-C compiler, which knows the platform's linker flags and libm. Given a ``cache_key`` (the
-whole-build cache's key of the build), the PIC object is kept in the object cache, so
-exporting an unchanged model again only links.
+null-terminated string). Both are in the PIC object that ``compile_object`` made for the
+JIT, so exporting a built model only links that object with the system C compiler, which
+knows the platform's linker flags and libm; no code is generated twice.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
 import llvmlite.ir as ir
 
-from xtvm.backends.llvm.cache import ObjectCache, cache_dir
-from xtvm.backends.llvm.jit import emit_object, optimize, parse_and_verify
+from xtvm.backends.llvm.jit import METADATA_SYMBOL, compile_object
 from xtvm.backends.llvm.target import Target
-from xtvm.backends.llvm.translate import add_metadata_global
 from xtvm.errors import CompileError
 
-METADATA_SYMBOL = "xtvm_metadata"
+__all__ = ["METADATA_SYMBOL", "export_library", "export_object", "find_c_compiler", "link_shared"]
 
 
 def find_c_compiler() -> str:
@@ -39,14 +34,7 @@ def find_c_compiler() -> str:
 
 def export_object(ir_module: ir.Module, target: Target, metadata: dict[str, Any]) -> bytes:
     """The optimized PIC object of ``ir_module`` plus the ``xtvm_metadata`` string."""
-    if METADATA_SYMBOL in ir_module.globals:
-        raise CompileError(f"the module already defines @{METADATA_SYMBOL}")
-    # Append the metadata global as text so the caller's module stays untouched.
-    holder = ir.Module()
-    meta = add_metadata_global(holder, METADATA_SYMBOL, json.dumps(metadata, sort_keys=True))
-    mod = parse_and_verify(f"{ir_module}\n{meta}\n")
-    optimize(mod, target)
-    return emit_object(mod, target, optimized=True)
+    return compile_object(ir_module, target, metadata, use_cache=False)[0]
 
 
 def link_shared(obj: bytes, out: str) -> None:
@@ -70,28 +58,16 @@ def link_shared(obj: bytes, out: str) -> None:
 
 
 def export_library(
-    ir_module: ir.Module | Callable[[], ir.Module],
+    code: bytes | ir.Module,
     target: Target,
     metadata: dict[str, Any],
     path: str | os.PathLike[str],
-    *,
-    cache_key: str | None = None,
 ) -> str:
-    """Build ``path`` (.so) from ``ir_module``; return its absolute path.
-
-    ``ir_module`` may be a function returning it, called only when the object is not
-    cached under ``cache_key``.
-    """
+    """Build ``path`` (.so) from ``code``, an object from ``compile_object`` (linked as it
+    is) or an llvmlite module (compiled first); return its absolute path."""
     out = os.path.abspath(os.fspath(path))
     if not os.path.isdir(os.path.dirname(out)):
         raise CompileError(f"cannot export to '{path}': folder does not exist")
-    folder = cache_dir() if cache_key else None
-    entry = ObjectCache(folder, f"export-{cache_key}") if folder else None
-    obj = entry.load() if entry else None
-    if obj is None:
-        module = ir_module() if callable(ir_module) else ir_module
-        obj = export_object(module, target, metadata)
-        if entry:
-            entry.store(obj)
+    obj = code if isinstance(code, bytes) else compile_object(code, target, metadata)[0]
     link_shared(obj, out)
     return out

@@ -1,15 +1,21 @@
-"""Optimize llvmlite IR and load it in-process with MCJIT.
+"""Optimize llvmlite IR, generate its machine code once, and load it in-process with MCJIT.
+
+``compile_object`` runs O3 and code generation once per build and returns one PIC object
+(with the ``xtvm_metadata`` signature in it); the JIT loads those bytes
+(``load_object_code``) and ``export_library`` links the same bytes into a shared library,
+so exporting never generates code again. The object cache keeps it by a hash of the IR, and
+the whole-build cache reloads it from there without any IR (``load_object``).
 
 One TargetMachine per engine (MCJIT takes ownership; sharing one between engines
-segfaults). The engine is kept alive by the returned runtime Module. ``jit_compile`` also
-says how to load the same code again from its cached object alone (``load_object``), which
-is what the whole-build cache does.
+segfaults). The engine is kept alive by the returned runtime Module.
 """
 
 from __future__ import annotations
 
 import ctypes.util
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -19,7 +25,10 @@ import llvmlite.ir as ir
 
 from xtvm.backends.llvm.cache import ObjectCache, cache_dir, cache_key
 from xtvm.backends.llvm.target import Target, _init_llvm
+from xtvm.backends.llvm.translate import add_metadata_global
+from xtvm.backends.llvm.weights import Blob, blob_asm, blobs_supported, split_weights, write_blobs
 from xtvm.errors import CompileError
+from xtvm.runtime import METADATA_SYMBOL
 from xtvm.runtime.module import NUM_THREADS_SYMBOL, Module
 from xtvm.runtime.profile import CALLS_SYMBOL, NS_SYMBOL
 
@@ -122,7 +131,29 @@ def emit_object(
 
 
 def _externals(mod: llvm.ModuleRef) -> list[str]:
-    return [f.name for f in mod.functions if f.is_declaration and not f.name.startswith("llvm.")]
+    names = [f.name for f in mod.functions if f.is_declaration and not f.name.startswith("llvm.")]
+    return names + [g.name for g in mod.global_variables if g.is_declaration]
+
+
+def _module_symbols(module: ir.Module | str) -> tuple[list[str], list[str]]:
+    """(externals, runtime symbols) of ``module``: what the object will need from the
+    process, and which ``RUNTIME_SYMBOLS`` it defines. Read off an ``ir.Module`` directly;
+    text is parsed for it."""
+    if isinstance(module, str):
+        mod = parse_and_verify(module)
+        defined = {g.name for g in mod.global_variables if not g.is_declaration}
+        return _externals(mod), [s for s in RUNTIME_SYMBOLS if s in defined]
+    externals, defined = [], set()
+    for value in module.globals.values():
+        if isinstance(value, ir.Function):
+            if value.is_declaration and not value.name.startswith("llvm."):
+                externals.append(value.name)
+        elif isinstance(value, ir.GlobalVariable):
+            if value.initializer is None and value.linkage in ("", "external", "extern_weak"):
+                externals.append(value.name)
+            else:
+                defined.add(value.name)
+    return externals, [s for s in RUNTIME_SYMBOLS if s in defined]
 
 
 def _check_externals(names: list[str]) -> None:
@@ -132,7 +163,71 @@ def _check_externals(names: list[str]) -> None:
         _load_libgomp()
     for name in names:
         if llvm.address_of_symbol(name) is None:
-            raise CompileError(f"external function @{name} is not available in this process")
+            raise CompileError(f"external symbol @{name} is not available in this process")
+
+
+def _with_metadata(text: str, module: ir.Module | str, metadata: dict[str, Any] | None) -> str:
+    """``text`` plus the ``xtvm_metadata`` string global (the signature ``xtvm.runtime.load``
+    reads from a library), appended as text so the caller's module stays untouched."""
+    if metadata is None:
+        return text
+    names = module.globals if isinstance(module, ir.Module) else ()
+    if METADATA_SYMBOL in names or (isinstance(module, str) and f"@{METADATA_SYMBOL} " in text):
+        raise CompileError(f"the module already defines @{METADATA_SYMBOL}")
+    holder = ir.Module()
+    meta = add_metadata_global(holder, METADATA_SYMBOL, json.dumps(metadata, sort_keys=True))
+    return f"{text}\n{meta}\n"
+
+
+def compile_object(
+    ir_module: ir.Module | str,
+    target: Target,
+    metadata: dict[str, Any] | None,
+    *,
+    use_cache: bool = True,
+    cache_path: str | os.PathLike[str] | None = None,
+) -> tuple[bytes, JitInfo]:
+    """Optimize ``ir_module`` and generate its machine code, once per build: the result is
+    one PIC object that the JIT loads (``load_object_code``) and ``export_library`` links
+    as it is, with ``metadata`` in it as ``xtvm_metadata``.
+
+    With caching on (``XTVM_CACHE_DIR`` not empty, ``use_cache``), the object is looked up
+    by a hash of the IR, the weights and the target, and O3/codegen are skipped on a hit.
+    Large weights bypass the IR text on ELF targets (:mod:`xtvm.backends.llvm.weights`).
+    """
+    _init_llvm()
+    blobs: list[Blob] = []
+    if isinstance(ir_module, str):
+        text = ir_module
+    elif blobs_supported(target.triple):
+        text, blobs = split_weights(ir_module)
+    else:
+        text = str(ir_module)
+    text = _with_metadata(text, ir_module, metadata)
+    externals, symbols = _module_symbols(ir_module)
+    folder = cache_dir(cache_path) if use_cache else None
+    key: str | None = None
+    if folder is not None:
+        weights = "".join(f"; blob {b.name} {b.align} {b.digest()}\n" for b in blobs)
+        # The LLVM version is part of the key: another LLVM may compile the same IR differently.
+        key = cache_key(text + weights, f"{target} llvm={llvm.llvm_version_info}")
+    entry = ObjectCache(folder, key) if folder is not None and key else None
+    info = JitInfo(key, externals, symbols)
+    data = entry.load() if entry else None
+    if data is not None:
+        return data, info
+    tm = target.create_target_machine(reloc="pic", codemodel="default")
+    with tempfile.TemporaryDirectory(prefix="xtvm-weights-") as tmp:
+        write_blobs(blobs, tmp)
+        mod = parse_and_verify(text + blob_asm(blobs, tmp))
+        optimize(mod, target)
+        try:
+            data = tm.emit_object(mod)
+        except RuntimeError as exc:
+            raise CompileError(f"LLVM code generation failed: {_first_line(exc)}") from exc
+    if entry is not None:
+        entry.store(data)
+    return data, info
 
 
 def _runtime_module(
@@ -154,6 +249,24 @@ def _runtime_module(
         num_threads_address=found.get(NUM_THREADS_SYMBOL),
         profile_addresses=(ns, calls) if ns and calls else None,
     )
+
+
+def load_object_code(
+    data: bytes, info: JitInfo, target: Target, metadata: dict[str, Any]
+) -> Module:
+    """Load an object from ``compile_object`` into a fresh JIT engine and wrap it."""
+    _init_llvm()
+    _check_externals(info.externals)
+    tm = target.create_target_machine(reloc="default", jit=True)
+    empty = llvm.parse_assembly("")
+    empty.triple = target.triple
+    try:
+        engine = llvm.create_mcjit_compiler(empty, tm)
+        engine.add_object_file(llvm.ObjectFileRef.from_data(data))
+        engine.finalize_object()
+    except RuntimeError as exc:
+        raise CompileError(f"cannot load the object code into the JIT: {_first_line(exc)}") from exc
+    return _runtime_module(engine, tm, metadata, info.symbols)
 
 
 def compile_and_load(
@@ -181,45 +294,18 @@ def jit_compile(
     cache_path: str | os.PathLike[str] | None = None,
 ) -> tuple[Module, JitInfo]:
     """``compile_and_load``, also returning how to reload the object (``load_object``)."""
-    _init_llvm()
-    text = ir_module if isinstance(ir_module, str) else str(ir_module)
-    folder = cache_dir(cache_path) if use_cache else None
-    # The LLVM version is part of the key: another LLVM may compile the same IR differently.
-    key = cache_key(text, f"{target} llvm={llvm.llvm_version_info}")
-    entry_cache = ObjectCache(folder, key) if folder else None
-    cached = entry_cache.load() if entry_cache else None
-
-    mod = parse_and_verify(text)
-    externals = _externals(mod)
-    _check_externals(externals)
-    defined = {g.name for g in mod.global_variables}
-    info = JitInfo(
-        object_key=key if entry_cache else None,
-        externals=externals,
-        symbols=[s for s in RUNTIME_SYMBOLS if s in defined],
+    data, info = compile_object(
+        ir_module, target, metadata, use_cache=use_cache, cache_path=cache_path
     )
-    if cached is None:
-        optimize(mod, target)
-    tm = target.create_target_machine(reloc="default", jit=True)
-    try:
-        engine = llvm.create_mcjit_compiler(mod, tm)
-    except RuntimeError as exc:
-        raise CompileError(f"cannot create the JIT: {_first_line(exc)}") from exc
-    if entry_cache is not None:
+    return load_object_code(data, info, target, metadata), info
 
-        def notify(_mod: llvm.ModuleRef, data: bytes) -> None:
-            if cached is None:
-                entry_cache.store(data)
 
-        def getbuffer(_mod: llvm.ModuleRef) -> bytes | None:
-            return cached
-
-        engine.set_object_cache(notify, getbuffer)
-    try:
-        engine.finalize_object()
-    except RuntimeError as exc:
-        raise CompileError(f"JIT code generation failed: {_first_line(exc)}") from exc
-    return _runtime_module(engine, tm, metadata, info.symbols), info
+def read_object(info: JitInfo, cache_path: str | None = None) -> bytes | None:
+    """The cached object ``info.object_key``; None when it is no longer in the cache."""
+    folder = cache_dir(cache_path)
+    if folder is None or info.object_key is None:
+        return None
+    return ObjectCache(folder, info.object_key).load()
 
 
 def load_object(
@@ -229,21 +315,5 @@ def load_object(
 
     None when the object is no longer in the cache (the caller compiles again).
     """
-    folder = cache_dir(cache_path)
-    if folder is None or info.object_key is None:
-        return None
-    data = ObjectCache(folder, info.object_key).load()
-    if data is None:
-        return None
-    _init_llvm()
-    _check_externals(info.externals)
-    tm = target.create_target_machine(reloc="default", jit=True)
-    empty = llvm.parse_assembly("")
-    empty.triple = target.triple
-    try:
-        engine = llvm.create_mcjit_compiler(empty, tm)
-        engine.add_object_file(llvm.ObjectFileRef.from_data(data))
-        engine.finalize_object()
-    except RuntimeError as exc:
-        raise CompileError(f"cannot load cached object code: {_first_line(exc)}") from exc
-    return _runtime_module(engine, tm, metadata, info.symbols)
+    data = read_object(info, cache_path)
+    return None if data is None else load_object_code(data, info, target, metadata)

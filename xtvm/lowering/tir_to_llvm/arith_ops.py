@@ -83,7 +83,7 @@ def _constant(fl: FuncLowering, op: arith.ConstantOp) -> None:
             raise CompileError(f"@{fl.name}: dense constants must be vectors here, got {t}")
     elif not isinstance(value, FloatAttr):
         raise CompileError(f"@{fl.name}: unsupported constant {value}")
-    fl.set(op.result, fl.emit(llvm.ConstantOp(value, t)))
+    fl.set(op.result, fl.constant(value, t))
 
 
 @lowers(*_INT_BINARY)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from xdsl.dialects import llvm
 from xdsl.dialects.builtin import (
     AnyFloat,
+    DenseIntOrFPElementsAttr,
     FloatAttr,
     IndexType,
     IntegerAttr,
@@ -73,6 +74,17 @@ def byte_size(t: Attribute) -> int:
     raise CompileError(f"cannot size element type {t}")
 
 
+def _constant_key(attr: Attribute) -> object:
+    """What makes two constants the same: their bits (``0.0 == -0.0`` as floats)."""
+    if isinstance(attr, FloatAttr):
+        return ("f", float(attr.value.data).hex())
+    if isinstance(attr, IntegerAttr):
+        return ("i", attr.value.data)
+    if isinstance(attr, DenseIntOrFPElementsAttr):
+        return ("d", attr.get_type(), bytes(attr.data.data))
+    return attr
+
+
 class ModuleState:
     """Module-wide: external declarations, extra (outlined) functions, name counters."""
 
@@ -108,6 +120,7 @@ class FuncLowering:
         self.block = self.new_block()
         self.first_body_block = self.block
         self.values: dict[SSAValue, SSAValue] = {}
+        self._constants: dict[tuple[Attribute, object], SSAValue] = {}
         self.workspace: SSAValue | None = None
         self.returns_status = False  # the entry returns an i32 status, kernels return void
 
@@ -141,7 +154,20 @@ class FuncLowering:
 
     def const(self, value: int | float, t: Attribute = i64) -> SSAValue:
         attr = FloatAttr(value, t) if isinstance(t, AnyFloat) else IntegerAttr(int(value), t)
-        return self.emit(llvm.ConstantOp(attr, t))
+        return self.constant(attr, t)
+
+    def constant(self, attr: Attribute, t: Attribute) -> SSAValue:
+        """``llvm.mlir.constant`` of ``attr``, made once per function in its first block
+        (which dominates every use). Kernels repeat a few index constants thousands of
+        times, and each op created costs: this removed a third of a model's llvm ops.
+        LLVM sees the same IR, constants are not instructions there."""
+        key = (t, _constant_key(attr))
+        value = self._constants.get(key)
+        if value is None:
+            op = llvm.ConstantOp(attr, t)
+            self.allocas.add_op(op)
+            value = self._constants[key] = op.result
+        return value
 
     def alloca(self, nbytes: int, align: int) -> SSAValue:
         """A stack slot of ``nbytes`` bytes, allocated once at function entry.
