@@ -368,11 +368,19 @@ class BestRecords:
         return text + ("; " + ", ".join(parts) if parts else "")
 
 
+VERIFY_TUNER = "verify"
+"""The ``tuner`` of records written by the tuning loop's verification round."""
+
+
 def best_records(
     records: Iterable[MeasureRecord], target: dict[str, str], version: str
 ) -> BestRecords:
     """The lowest-cost successful record per workload among those compatible with
-    ``target`` and ``version`` (rules in the module docstring). Ties keep the earlier record."""
+    ``target`` and ``version`` (rules in the module docstring). Ties keep the earlier record.
+
+    Where a workload has records of a verification round (``tuner == "verify"``: the
+    finalists re-measured side by side), only those compete: the minimum over many noisy
+    single measurements favours a lucky one, the verification round does not."""
     best: dict[str, MeasureRecord] = {}
     total = skipped_target = skipped_version = errors = 0
     others: set[str] = set()
@@ -387,6 +395,10 @@ def best_records(
             errors += 1
         else:
             old = best.get(r.workload)
-            if old is None or r.cost < old.cost:
+            verified, old_verified = (
+                r.tuner == VERIFY_TUNER,
+                (old is not None and old.tuner == VERIFY_TUNER),
+            )
+            if old is None or (verified, -r.cost) > (old_verified, -old.cost):
                 best[r.workload] = r
     return BestRecords(best, skipped_target, skipped_version, errors, total, sorted(others))

@@ -47,6 +47,9 @@ class TaskProgress:
     noise: list[float] = field(default_factory=list)
     done: bool = False
     reference: str | None = None  # .npz of the default schedule's outputs
+    default_config: dict[str, Any] | None = None
+    measured: list[tuple[dict[str, Any], float]] = field(default_factory=list)  # this run's
+    verified: bool = False  # best and untuned come from the verification round
     _batches: list[tuple[int, float]] = field(default_factory=list)  # (trials, best) after each
 
     @property
@@ -105,6 +108,11 @@ class TuneResult:
                 f"tuned kernels per run: {before * 1e3:.3f} ms -> {after * 1e3:.3f} ms "
                 f"({before / after:.2f}x), {self.trials} trials in {self.seconds:.0f} s"
             )
+        if any(p.verified for p in self.tasks):
+            lines.append(
+                "untuned and tuned times: the default and the fastest configs re-measured "
+                f"side by side ({VERIFY_ROUNDS} rounds)"
+            )
         noise = [n for p in self.tasks for n in p.noise]
         if noise:
             noise.sort()
@@ -133,11 +141,14 @@ def tune_tasks(
     build_executor: Any = None,
     run_executor: Any = None,
     callback: ProgressCallback | None = None,
+    verify_top: int = 3,
 ) -> TuneResult:
     """Tune ``tasks`` with ``trials`` measurements in all (and/or ``budget_seconds``),
     appending every measurement to ``records_path``. With ``resume`` the measurements
     already in the file for these workloads count: their configs are not measured again
-    and train the cost model."""
+    and train the cost model. At the end the ``verify_top`` fastest configs of each task
+    and its default are measured again side by side (:func:`_verify`); builds then use
+    that round's winner."""
     import tempfile
 
     from xtvm.autotune.apply import xtvm_version
@@ -208,6 +219,7 @@ def tune_tasks(
                 p.errors += 1
                 continue
             p.best, p.best_config = res.cost, (default.to_json() if default else {})
+            p.default_config = p.best_config
             p.history.append((0, p.best))
             if len(p.task.space) <= 1 and not template_free:
                 p.done = True
@@ -259,11 +271,17 @@ def tune_tasks(
                 if r.noise is not None:
                     p.noise.append(r.noise)
                 p.history.append((p.trials, p.best))
+                if r.error is None:
+                    p.measured.append((v, r.cost))
                 recs.append(record(p, v, r, tuner))
             append_records(path, recs)
             p._batches.append((p.trials, p.best))
             if callback:
                 callback("task", p, {"trials": total})
+        if verify_top > 0:
+            for p in progress:
+                if p.measured and p.default_config is not None:
+                    append_records(path, _verify(p, builder, runner, verify_top, record))
     finally:
         builder.close()
         runner.close()
@@ -306,6 +324,48 @@ def _default_config(task: Task, template_free: bool) -> Any:
 
         return ConfigEntity(None, {TEMPLATE_FREE_KEY: DEFAULT_STATE})
     return task.space.get(task.space.default_index())
+
+
+VERIFY_ROUNDS = 3
+
+
+def _verify(
+    p: TaskProgress, builder: Builder, runner: Runner, top: int, record: Callable[..., Any]
+) -> list[Any]:
+    """Re-measure the default and the ``top`` fastest configs of this run in alternating
+    rounds. The best of many noisy single measurements is biased towards a lucky one (on
+    this machine a 5% "gain" is often noise); the finalists measured side by side are not.
+    Returns the records (``tuner="verify"``), one per config with all its rounds' costs."""
+    from xtvm.autotune.records import VERIFY_TUNER
+
+    assert p.default_config is not None
+    ranked = sorted(p.measured, key=lambda vc: vc[1])
+    configs = [p.default_config]
+    for values, _ in ranked:
+        if values not in configs:
+            configs.append(values)
+        if len(configs) > top:
+            break
+    costs: list[list[float]] = [[] for _ in configs]
+    errors: list[str | None] = [None] * len(configs)
+    for _ in range(VERIFY_ROUNDS):
+        results = runner.run(builder.build(p.task.text, configs), reference=p.reference)
+        for i, r in enumerate(results):
+            if r.error is not None:
+                errors[i] = r.error
+            costs[i].extend(r.costs)
+    recs = []
+    best: tuple[float, dict[str, Any]] | None = None
+    for values, cs, err in zip(configs, costs, errors):
+        res = MeasureResult(costs=cs if err is None else [], error=err)
+        recs.append(record(p, values, res, VERIFY_TUNER))
+        if err is None and (best is None or res.cost < best[0]):
+            best = (res.cost, values)
+    if best is not None and errors[0] is None:
+        p.untuned = MeasureResult(costs=costs[0]).cost
+        p.best, p.best_config = best
+        p.verified = True
+    return recs
 
 
 def tune(

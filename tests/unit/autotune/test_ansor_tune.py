@@ -51,7 +51,7 @@ def test_tune_ansor_writes_records_the_build_applies(tmp_path) -> None:
     res = tune(mod, path, tuner="ansor", trials=6, batch_size=3, seed=0)
     assert res.trials == 6
     recs = load_records(path)
-    states = [r for r in recs if TEMPLATE_FREE_KEY in r.config]
+    states = [r for r in recs if TEMPLATE_FREE_KEY in r.config and r.tuner != "verify"]
     assert states and all(r.tuner == "ansor" for r in states)
     assert {r.workload for r in states} == {p.task.workload for p in res.tasks}  # all tasks
     x = np.random.default_rng(1).standard_normal((16, 32)).astype(np.float32)

@@ -293,3 +293,12 @@ def test_summary_of_clean_records() -> None:
 def test_best_records_ties_keep_the_first() -> None:
     a, b = rec("w", 1e-3), rec("w", 1e-3)
     assert best_records([a, b], TARGET, "0.1.0").best["w"] is a
+
+
+def test_verified_records_win_over_lucky_single_measurements() -> None:
+    lucky = rec(cost=1e-4)
+    verified = [rec(cost=3e-3, tuner="verify"), rec(cost=2e-3, tuner="verify")]
+    best = best_records([lucky, *verified], TARGET, "0.1.0").best["ab12"]
+    assert best.tuner == "verify" and best.cost == 2e-3
+    other = rec(workload="cd34", cost=5e-4)
+    assert best_records([other, *verified], TARGET, "0.1.0").best["cd34"] is other

@@ -196,7 +196,7 @@ def test_tune_writes_records_and_plot(tuned: dict) -> None:
     lines = [ln for ln in tuned["records"].read_text().splitlines() if ln.strip()]
     assert len(records) == len(lines) >= 1
     defaults = [r for r in records if r.tuner == "default"]
-    searched = [r for r in records if r.tuner != "default"]
+    searched = [r for r in records if r.tuner not in ("default", "verify")]
     assert defaults, "every task's default schedule is measured first"
     assert len(searched) <= 4  # fewer when the spaces are tiny
     assert all(r.tuner == "random" for r in searched)
