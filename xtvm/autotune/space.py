@@ -75,11 +75,9 @@ class Knob:
 class Knobs(Protocol):
     """What a template sees: one call declares a knob and returns the value to use."""
 
-    def knob(self, name: str, candidates: Sequence[KnobValue], default: KnobValue) -> KnobValue:
-        ...
+    def knob(self, name: str, candidates: Sequence[KnobValue], default: KnobValue) -> KnobValue: ...
 
-    def scoped(self, prefix: str) -> Knobs:
-        ...
+    def scoped(self, prefix: str) -> Knobs: ...
 
 
 def _make_knob(name: str, candidates: Sequence[KnobValue], default: KnobValue) -> Knob:
