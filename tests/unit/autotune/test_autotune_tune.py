@@ -38,8 +38,11 @@ def test_tune_writes_records_resumes_and_builds(tmp_path) -> None:
     assert len(searched) == 1 + 3  # the default schedule, then the trials
     assert recs[0].tuner == "default" and all(r.workload == p.task.workload for r in recs)
     verified = [r for r in recs if r.tuner == "verify"]
-    assert verified[0].config == recs[0].config, "the default is re-measured first"
-    assert 2 <= len(verified) <= 4 and p.verified
+    if p.verified:  # the search found a config 2% faster than the default: re-measured
+        assert verified[0].config == recs[0].config, "the default is re-measured first"
+        assert 2 <= len(verified) <= 4
+    else:
+        assert not verified
     assert "speed-up" in result.table()
     with pytest.raises(XTVMError, match="resume"):
         tune(mod, path, trials=2, tuner="random")
