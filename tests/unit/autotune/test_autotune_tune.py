@@ -81,3 +81,23 @@ def test_builds_on_a_local_dask_cluster(tmp_path) -> None:
     (p,) = result.tasks
     assert p.trials == 2 and p.errors == 0
     assert len([r for r in load_records(tmp_path / "r.json") if r.tuner != "verify"]) == 3
+
+
+def test_scheduler_shares_trials_between_stalled_tasks() -> None:
+    from xtvm.autotune.space import ConfigSpace
+    from xtvm.autotune.task import Task
+    from xtvm.autotune.tune import TaskProgress
+
+    def stalled(weight: int, cost: float, trials: int) -> TaskProgress:
+        p = TaskProgress(Task("k", "n", [], "", ConfigSpace(), weight=weight))
+        p.best = p.untuned = cost
+        p.trials = trials
+        p._batches = [(trials - 8, cost), (trials, cost)]
+        return p
+
+    busy = stalled(5, 2e-3, 480)  # the costliest task, stalled after many trials
+    fresh = stalled(1, 5e-3, 16)  # a cheaper one, stalled after two batches
+    assert fresh.priority() > busy.priority()
+    improving = stalled(1, 5e-3, 16)
+    improving._batches = [(8, 6e-3), (16, 5e-3)]
+    assert improving.priority() > fresh.priority()
