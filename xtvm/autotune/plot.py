@@ -24,6 +24,9 @@ def have_matplotlib() -> bool:
     return True
 
 
+MAX_LINES = 8
+
+
 def plot_history(result: Any, path: str | os.PathLike[str]) -> str:
     """Draw each task's best latency (us) against its trials from ``result`` (a
     :class:`xtvm.autotune.tune.TuneResult`) into the image ``path``; returns the path.
@@ -41,7 +44,13 @@ def plot_history(result: Any, path: str | os.PathLike[str]) -> str:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     values: list[float] = []
-    for p in result.tasks:
+    # the tasks that take most of the model's time; a legend of 30 tasks hides the plot
+    ranked = sorted(
+        result.tasks,
+        key=lambda p: -p.task.weight * (p.untuned if p.untuned != float("inf") else 0.0),
+    )
+    shown = ranked[:MAX_LINES]
+    for p in shown:
         points = [(t, c * 1e6) for t, c in p.history if c != float("inf")]
         if not points:
             continue  # the default schedule failed: nothing was measured
@@ -54,7 +63,10 @@ def plot_history(result: Any, path: str | os.PathLike[str]) -> str:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trials")
     ax.set_ylabel("best latency per call (us)")
-    ax.set_title(f"xtvm tune: {result.trials} trials in {result.seconds:.0f} s")
+    title = f"xtvm tune: {result.trials} trials in {result.seconds:.0f} s"
+    if len(ranked) > len(shown):
+        title += f"; the {len(shown)} costliest of {len(ranked)} tasks"
+    ax.set_title(title, fontsize="medium")
     ax.grid(True, alpha=0.3)
     if values:
         ax.legend(fontsize="small")
