@@ -128,9 +128,10 @@ def _fake_result() -> SimpleNamespace:
     def progress(name: str, history: list[tuple[int, float]], flops: float) -> SimpleNamespace:
         best = history[-1][1] if history else float("inf")
         return SimpleNamespace(
-            task=SimpleNamespace(name=name, flops=flops),
+            task=SimpleNamespace(name=name, flops=flops, weight=1),
             history=history,
             best=best,
+            untuned=history[0][1] if history else float("inf"),
             speedup=history[0][1] / best if history else 1.0,
         )
 
