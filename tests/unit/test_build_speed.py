@@ -182,3 +182,27 @@ def test_levels_are_rebuilt_on_demand_up_to_the_level(
     assert relay_ir == other.get_source("relay")
     assert lib.get_source("tir") == other.get_source("tir")
     assert "func.func" in relay_ir and "tir.prim_func" in lib.get_source("tir")
+
+
+def test_objects_reach_their_data_from_anywhere(relay, tmp_path) -> None:
+    """The JIT maps code and data sections separately; with the small code model a large
+    model's weights could land out of 32-bit reach (RuntimeDyld aborts the process, seen on
+    BERT's second build in one process). x86-64 objects use 64-bit offsets instead."""
+    import shutil
+    import subprocess
+
+    target = Target.host()
+    if target.arch != "x86_64":
+        pytest.skip("the large code model is used on x86-64 only")
+    assert jit.object_code_model(target) == "large"
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        pytest.skip("readelf not installed")
+    lib = xtvm.build(relay, cache=False)
+    obj = tmp_path / "m.o"
+    obj.write_bytes(lib._object_code)
+    relocs = subprocess.run(
+        [readelf, "-r", "-W", str(obj)], capture_output=True, text=True, check=True
+    ).stdout
+    text_relocs = relocs.split("'.rela.eh_frame'")[0]
+    assert "R_X86_64_PC32" not in text_relocs

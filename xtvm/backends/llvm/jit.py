@@ -126,7 +126,7 @@ def emit_object(
     mod = _as_llvm_module(module)
     if not optimized:
         optimize(mod, target)
-    tm = target.create_target_machine(reloc="pic", codemodel="default")
+    tm = target.create_target_machine(reloc="pic", codemodel=object_code_model(target))
     return tm.emit_object(mod)
 
 
@@ -216,7 +216,7 @@ def compile_object(
     data = entry.load() if entry else None
     if data is not None:
         return data, info
-    tm = target.create_target_machine(reloc="pic", codemodel="default")
+    tm = target.create_target_machine(reloc="pic", codemodel=object_code_model(target))
     with tempfile.TemporaryDirectory(prefix="xtvm-weights-") as tmp:
         write_blobs(blobs, tmp)
         mod = parse_and_verify(text + blob_asm(blobs, tmp))
@@ -228,6 +228,18 @@ def compile_object(
     if entry is not None:
         entry.store(data)
     return data, info
+
+
+def object_code_model(target: Target) -> str:
+    """Code model of the one object a build emits for both the JIT and the shared library.
+
+    On x86-64 the large model: MCJIT maps an object's code and data sections separately, and
+    with hundreds of MB of weights (BERT) they can land more than 2 GB apart, where the small
+    model's 32-bit PC-relative references cannot reach (RuntimeDyld then aborts the process).
+    The large model addresses globals with 64-bit offsets; kernels load those addresses once,
+    outside their loops. Other architectures keep the default (AArch64 has no large PIC).
+    """
+    return "large" if target.arch == "x86_64" else "default"
 
 
 def _runtime_module(
