@@ -237,8 +237,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_build_options(p: argparse._ActionsContainer) -> None:
-    """Options of ``compile`` (and of ``run`` on an .onnx model, which compiles first)."""
+def add_model_options(p: argparse._ActionsContainer) -> None:
+    """How an .onnx model is read and lowered: input shapes, target, graph opt level (shared
+    by ``compile``, ``run`` on an .onnx model and ``tune``)."""
     p.add_argument(
         "--input-shapes",
         metavar="SHAPES",
@@ -259,6 +260,11 @@ def _add_build_options(p: argparse._ActionsContainer) -> None:
         metavar="{0,1,2,3}",
         help="graph optimization level: -O0 (no folding, no fusion) .. -O3 (default)",
     )
+
+
+def _add_build_options(p: argparse._ActionsContainer) -> None:
+    """Options of ``compile`` (and of ``run`` on an .onnx model, which compiles first)."""
+    add_model_options(p)
     p.add_argument("--pipeline", help="a pass pipeline string replacing the -O pipeline")
     p.add_argument(
         "--time-passes",

@@ -316,11 +316,9 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
         f"{DEFAULT_BUDGET_SECONDS / 60:.0f} minutes.",
     )
     t.add_argument("model", help="path of the .onnx model")
-    t.add_argument(
-        "--input-shapes",
-        metavar="SHAPES",
-        help='input shapes, e.g. "x:[1,3,224,224] y:[1,8]" (needed for symbolic dims)',
-    )
+    from xtvm.cli.main import add_model_options  # main imports this module: not at the top
+
+    add_model_options(t)
     t.add_argument(
         "-o", "--output", required=True, metavar="JSON", help="records file (JSON lines) to write"
     )
@@ -363,20 +361,6 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="threads per parallel loop while measuring (default 1): tune as you deploy",
     )
     t.add_argument("--plot", metavar="PNG", help="draw best latency against trials per task")
-    t.add_argument(
-        "--target",
-        default="llvm",
-        help="LLVM target, as for compile (default: this machine)",
-    )
-    t.add_argument(
-        "-O",
-        "--opt-level",
-        type=int,
-        choices=range(4),
-        default=3,
-        metavar="{0,1,2,3}",
-        help="graph optimization level the records are for (default 3)",
-    )
     t.add_argument(
         "--no-compare",
         action="store_true",
