@@ -119,14 +119,6 @@ def candidate_module(task_text: str, values: dict[str, Any] | None, target: Any)
     return ModuleOp([kernel, fn])
 
 
-def _lowering_rest() -> str:
-    from xtvm.passes.registry import PIPELINES
-
-    names = PIPELINES["O3"].split(",")
-    cut = next(i for i, p in enumerate(names) if p.startswith("convert-relay-to-te"))
-    return ",".join(names[cut + 1 :])
-
-
 def build_candidate(
     task_text: str,
     values: dict[str, Any] | None,
@@ -137,6 +129,7 @@ def build_candidate(
     """Compile one candidate to ``out_path`` (.so). Runs in a worker; never raises."""
     start = time.perf_counter()
     try:
+        from xtvm.autotune.task import split_at_te
         from xtvm.backends.llvm import Target
         from xtvm.driver import build
 
@@ -147,7 +140,7 @@ def build_candidate(
         lib = build(
             module,
             target=target,
-            pipeline=_lowering_rest(),
+            pipeline=split_at_te()[1],
             num_threads=num_threads,
             cache=False,
             profile=True,

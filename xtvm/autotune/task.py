@@ -67,14 +67,14 @@ class Task:
         return f"Task({self.name}: {self.description}, x{self.weight}, {len(self.space)} configs)"
 
 
-def _lowering_prefix(opt_level: int) -> str:
-    """The pipeline of ``O<opt_level>`` up to and including ``convert-relay-to-te``."""
+def split_at_te(opt_level: int = 3) -> tuple[str, str]:
+    """The pipeline of ``O<opt_level>`` cut after ``convert-relay-to-te``: the part that
+    builds the kernels (task extraction), and the part that lowers them (candidate builds)."""
     from xtvm.passes.registry import pipeline_for_opt_level
 
-    spec = pipeline_for_opt_level(opt_level)
-    names = [p for p in spec.split(",")]
+    names = pipeline_for_opt_level(opt_level).split(",")
     cut = next(i for i, p in enumerate(names) if p.startswith("convert-relay-to-te"))
-    return ",".join(names[: cut + 1])
+    return ",".join(names[: cut + 1]), ",".join(names[cut + 1 :])
 
 
 def kernel_flops(kernel: Any) -> float:
@@ -128,7 +128,7 @@ def extract_tasks(
 
     tgt = target if isinstance(target, Target) else Target.from_string(str(target))
     collector = SpaceCollector(template_free=template_free)
-    passes = specialize_for_target(parse_pipeline(_lowering_prefix(opt_level)), tgt)
+    passes = specialize_for_target(parse_pipeline(split_at_te(opt_level)[0]), tgt)
     passes = _with_option(passes, "tuning", collector)
     module = mod.clone()
     run_pipeline(module, passes, keep_ir=False)
