@@ -14,7 +14,8 @@ import xtvm
 from xtvm.autotune.ansor.annotate import random_state
 from xtvm.autotune.ansor.sketch import analyze, generate_sketches
 from xtvm.autotune.dispatch import kernel_text
-from xtvm.autotune.measure import _lowering_rest, candidate_module
+from xtvm.autotune.measure import candidate_module
+from xtvm.autotune.task import split_at_te
 from xtvm.backends.llvm import Target
 from xtvm.topi import nn
 from xtvm.topi.builder import KernelBuilder
@@ -77,7 +78,7 @@ def test_random_states_compute_like_numpy(problem) -> None:
     state = random_state(sketch, {i.name: i for i in infos}, CFG, rng)
     arrays = [np.random.default_rng(seed).integers(-3, 4, s).astype(np.float32) for s in shapes]
     module = candidate_module(kernel_text(kernel), {"ansor": state}, TARGET)
-    lib = xtvm.build(module, target=TARGET, pipeline=_lowering_rest(), cache=False)
+    lib = xtvm.build(module, target=TARGET, pipeline=split_at_te()[1], cache=False)
     want = ref(*arrays)
     if relu:
         want = np.maximum(want, 0)

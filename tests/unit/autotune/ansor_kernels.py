@@ -11,7 +11,8 @@ from xdsl.dialects.builtin import f32
 
 import xtvm
 from xtvm.autotune.dispatch import kernel_text
-from xtvm.autotune.measure import _lowering_rest, candidate_module
+from xtvm.autotune.measure import candidate_module
+from xtvm.autotune.task import split_at_te
 from xtvm.backends.llvm import Target
 from xtvm.dialects.te import KernelOp
 from xtvm.topi import nn
@@ -55,7 +56,7 @@ def inputs(kernel: KernelOp, seed: int = 1) -> list[np.ndarray]:
 def run(text: str, values: dict | None, arrays: list[np.ndarray]) -> np.ndarray:
     """Build the kernel ``text`` scheduled with ``values`` (None: the defaults) and run it."""
     module = candidate_module(text, values, TARGET)
-    lib = xtvm.build(module, target=TARGET, pipeline=_lowering_rest(), cache=False)
+    lib = xtvm.build(module, target=TARGET, pipeline=split_at_te()[1], cache=False)
     return lib(*arrays)
 
 
