@@ -12,6 +12,8 @@ from xdsl.dialects.builtin import (
     IntegerType,
     Signedness,
     TensorType,
+    bf16,
+    f16,
     f32,
     f64,
     i1,
@@ -51,7 +53,15 @@ _NP_TO_ELT: dict[np.dtype, Attribute] = {
     np.dtype("uint16"): IntegerType(16, Signedness.UNSIGNED),
     np.dtype("uint32"): IntegerType(32, Signedness.UNSIGNED),
     np.dtype("uint64"): IntegerType(64, Signedness.UNSIGNED),
+    # half precision: graph inputs/outputs and rounding casts (frontend/onnx/half.py)
+    np.dtype("float16"): f16,
 }
+try:  # numpy has no bfloat16; ml_dtypes (an onnx dependency) adds it
+    import ml_dtypes
+
+    _NP_TO_ELT[np.dtype(ml_dtypes.bfloat16)] = bf16
+except ImportError:  # pragma: no cover
+    pass
 
 
 def element_type_of(dtype: np.dtype | str) -> Attribute:

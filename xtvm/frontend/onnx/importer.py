@@ -26,6 +26,7 @@ from xdsl.utils.exceptions import VerifyException
 from xtvm.dialects.relay import element_type_of, shape_of, tensor_type
 from xtvm.errors import ModelError, ShapeError, UnsupportedOperatorError
 from xtvm.frontend.onnx.context import ConversionContext, node_label, normalize_array
+from xtvm.frontend.onnx.half import HalfValues, widen_initializer
 from xtvm.frontend.onnx.registry import DEFAULT_DOMAINS, check_opset, lookup
 from xtvm.frontend.onnx.shapes import declared_dtype, resolve_input_shapes
 
@@ -178,13 +179,15 @@ class _GraphImporter:
             ]
         )
         self.ctx = ConversionContext(Builder(InsertPoint.at_end(self.block)), opset)
+        self.half = HalfValues()  # float16/bfloat16 values: half.py says how they are computed
 
     def run(self) -> ModuleOp:
         block = self.block
         arg_types = list(block.arg_types)
         for vi, arg in zip(self.inputs, block.args):
-            self.env[vi.name] = arg
             arg.name_hint = _hint(vi.name)
+            self.half.source(vi.name, vi.type.tensor_type.elem_type)
+            self.env[vi.name] = self.half.graph_input(self.ctx, arg)
 
         consumed = {n for node in self.graph.node for n in node.input if n}
         consumed |= {o.name for o in self.graph.output}
@@ -210,7 +213,9 @@ class _GraphImporter:
             raise ModelError(f"{len(errors)} nodes cannot be converted: {shown}{more}")
 
         self.ctx.label = "graph"
-        results = [self._value(o.name) for o in self.graph.output]
+        results = [
+            self.half.result(self.ctx, o.name, self._value(o.name)) for o in self.graph.output
+        ]
         for out, v in zip(self.graph.output, results):
             _check_declared_output(out, v)
         block.add_op(func.ReturnOp(*results))
@@ -236,7 +241,8 @@ class _GraphImporter:
                 arr = numpy_helper.to_array(t)
             except Exception as e:
                 raise ModelError(f"initializer '{name}' could not be read: {one_line(e)}") from None
-            arr = normalize_array(arr, f"initializer '{name}'")
+            self.half.source(name, t.data_type)
+            arr = normalize_array(widen_initializer(arr), f"initializer '{name}'")
             v = self.ctx.constant(arr)
             v.name_hint = _hint(name)
             self.env[name] = v
@@ -248,15 +254,17 @@ class _GraphImporter:
         ctx.label = node_label(node, index)
         fn = lookup(node.op_type, node.domain, self.opset)
         assert fn is not None  # _check_supported ran first
-        inputs = [self._value(n) if n else None for n in node.input]
+        inputs = self.half.inputs(ctx, node, [self._value(n) if n else None for n in node.input])
         attrs = {a.name: _attr_value(a) for a in node.attribute}
         try:
-            out = fn(ctx, node, inputs, attrs)
+            out = self.half.cast(ctx, node, inputs)
+            if out is None:
+                out = fn(ctx, node, inputs, attrs)
         except ModelError:
             raise
         except (VerifyException, ValueError) as e:
             raise ModelError(f"{ctx.label}: {one_line(e)}") from e
-        results = [out] if isinstance(out, SSAValue) else list(out)
+        results = self.half.outputs(ctx, node, [out] if isinstance(out, SSAValue) else list(out))
         for j, name in enumerate(node.output):
             if not name:
                 continue

@@ -29,7 +29,14 @@ INPUT_DTYPES: dict[int, np.dtype] = {
     TensorProto.UINT16: np.dtype("uint16"),
     TensorProto.UINT32: np.dtype("uint32"),
     TensorProto.UINT64: np.dtype("uint64"),
+    TensorProto.FLOAT16: np.dtype("float16"),  # computed in float32: see half.py
 }
+try:  # numpy has no bfloat16; ml_dtypes (an onnx dependency) adds it
+    import ml_dtypes
+
+    INPUT_DTYPES[TensorProto.BFLOAT16] = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover
+    pass
 
 
 def declared_dtype(vi: ValueInfoProto) -> np.dtype:

@@ -1,0 +1,121 @@
+"""float16 models (inputs, weights, outputs in half precision) against onnxruntime.
+
+xtvm computes in float32 and rounds to float16 where onnxruntime's CPU provider does
+(xtvm/frontend/onnx/half.py); kernels differ in summation order and transcendental
+approximations, so results may differ by a few half-precision ulps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import xtvm
+
+F16 = TensorProto.FLOAT16
+RNG = np.random.default_rng(7)
+
+
+def _model(nodes, inputs, outputs, inits=(), opset=17):
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs],
+        initializer=[numpy_helper.from_array(a, n) for n, a in inits],
+    )
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _half(*shape, scale=1.0):
+    return (RNG.standard_normal(shape) * scale).astype(np.float16)
+
+
+def _check(model, feeds, ort_run, ulps=4, opt_level=3):
+    want = ort_run(model, feeds)
+    lib = xtvm.build(xtvm.from_onnx(model), opt_level=opt_level)
+    got = lib.run(feeds)
+    assert [o["dtype"] for o in lib.output_info] == [w.dtype.name for w in want]
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        # a few half ulps of the larger magnitude (half ulp at 1.0 is 2**-10)
+        scale = np.maximum(np.abs(w.astype(np.float32)), 1.0)
+        err = np.abs(g.astype(np.float32) - w.astype(np.float32))
+        assert np.all(err <= ulps * 2.0**-10 * scale), float((err / scale).max())
+    return got, want
+
+
+@pytest.mark.parametrize("opt_level", [0, 3])
+def test_elementwise_chain(ort_run, opt_level):
+    nodes = [
+        helper.make_node("Mul", ["x", "w"], ["a"]),
+        helper.make_node("Add", ["a", "b"], ["c"]),
+        helper.make_node("Sigmoid", ["c"], ["d"]),
+        helper.make_node("Tanh", ["d"], ["e"]),
+        helper.make_node("Max", ["e", "c"], ["y"]),  # rounds its inputs, like onnxruntime
+    ]
+    inits = [("w", _half(16)), ("b", _half(16))]
+    m = _model(nodes, [("x", F16, [4, 16])], [("y", F16, [4, 16])], inits)
+    got, want = _check(m, {"x": _half(4, 16, scale=3)}, ort_run, ulps=2, opt_level=opt_level)
+    assert np.mean(got[0] == want[0]) > 0.95  # mostly bit-identical
+
+
+def test_conv_relu_pool(ort_run):
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("MaxPool", ["r"], ["y"], kernel_shape=[2, 2], strides=[2, 2]),
+    ]
+    inits = [("w", _half(8, 4, 3, 3, scale=0.3)), ("b", _half(8))]
+    m = _model(nodes, [("x", F16, [1, 4, 8, 8])], [("y", F16, [1, 8, 4, 4])], inits)
+    _check(m, {"x": _half(1, 4, 8, 8)}, ort_run)
+
+
+def test_matmul_softmax(ort_run):
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["a"]),
+        helper.make_node("Softmax", ["a"], ["y"], axis=-1),
+    ]
+    m = _model(
+        nodes, [("x", F16, [2, 8, 32])], [("y", F16, [2, 8, 16])], [("w", _half(32, 16, scale=0.2))]
+    )
+    _check(m, {"x": _half(2, 8, 32)}, ort_run)
+
+
+def test_layer_norm_gemm(ort_run):
+    nodes = [
+        helper.make_node("LayerNormalization", ["x", "g", "b"], ["n"], axis=-1),
+        helper.make_node("Gemm", ["n", "w"], ["y"], transB=1),
+    ]
+    inits = [("g", _half(32)), ("b", _half(32)), ("w", _half(8, 32, scale=0.2))]
+    m = _model(nodes, [("x", F16, [4, 32])], [("y", F16, [4, 8])], inits)
+    _check(m, {"x": _half(4, 32, scale=2)}, ort_run)
+
+
+def test_mixed_precision_casts(ort_run):
+    """float32 in, a float16 section, float32 and float16 out."""
+    nodes = [
+        helper.make_node("Cast", ["x"], ["h"], to=F16),
+        helper.make_node("Exp", ["h"], ["e"]),
+        helper.make_node("Reshape", ["e", "s"], ["r"]),
+        helper.make_node("ReduceSum", ["r"], ["y16"], keepdims=0),
+        helper.make_node("Cast", ["y16"], ["y"], to=TensorProto.FLOAT),
+    ]
+    m = _model(
+        nodes,
+        [("x", TensorProto.FLOAT, [4, 8])],
+        [("y", TensorProto.FLOAT, []), ("y16", F16, [])],
+        [("s", np.array([32], np.int64))],
+        opset=13,
+    )
+    _check(m, {"x": RNG.standard_normal((4, 8)).astype(np.float32)}, ort_run, ulps=8)
+
+
+def test_runtime_rejects_float32_for_a_float16_input():
+    m = _model([helper.make_node("Relu", ["x"], ["y"])], [("x", F16, [3])], [("y", F16, [3])])
+    lib = xtvm.build(xtvm.from_onnx(m))
+    assert lib.input_info[0]["dtype"] == "float16"
+    with pytest.raises(xtvm.errors.InputError, match="float16"):
+        lib.run({"x": np.ones(3, np.float32)})
+    np.testing.assert_array_equal(lib.run({"x": np.array([-1, 0, 2], np.float16)})[0], [0, 0, 2])

@@ -1,0 +1,160 @@
+"""float16 / bfloat16 ONNX values: half precision at the boundary, float32 inside.
+
+Design. A half-precision ONNX value is represented in relay by a float32 tensor, and half
+types appear only where the model's numbers must be half: graph inputs and outputs (the
+runtime passes ``float16`` arrays) and *rounding points*, ``cast(cast(x, f16), f32)``.
+Why not keep f16 tensor types through relay and make every TOPI compute upcast on load:
+x86 has no half arithmetic (F16C converts only), so every kernel would compute in float32
+anyway; all ~150 converters, the constant folder, the layout and fusion passes and the
+schedules already handle float32 graphs, and a half-typed graph would need each of them
+taught a second float type. Casting at the frontend keeps one compute type and lets fusion
+put the rounding casts inside the neighbouring kernels (a cast is elementwise). Weights are
+upcast when the model is imported (exact: every half value is a float32 value).
+
+Where onnxruntime rounds. Its CPU provider has half kernels for a few ops only (data
+movement, Max/Min/Clip/Mod/Round/Sign, LayerNormalization, Cast, ...: ``ROUNDING_OPS``,
+measured with onnxruntime 1.32 on x86-64). Every other op runs in float32 between inserted
+casts, and onnxruntime removes the float32->float16->float32 cast pairs between two such ops,
+so a chain of float32-only ops is *not* rounded in between. xtvm rounds where that leaves a
+half value: the inputs and outputs of ``ROUNDING_OPS``, Cast/CastLike to a half type, and
+graph outputs. (An ONNX op the frontend splits into several relay ops is rounded as the ONNX
+op, at its boundary, since rounding is decided per ONNX node.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from onnx import NodeProto, TensorProto
+from xdsl.dialects.builtin import AnyFloat, f32
+from xdsl.ir import SSAValue
+
+from xtvm.dialects import relay
+from xtvm.frontend.onnx.context import ConversionContext
+
+try:  # numpy has no bfloat16; ml_dtypes (an onnx dependency) adds it
+    import ml_dtypes
+
+    BFLOAT16: np.dtype | None = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - onnx installs ml_dtypes
+    BFLOAT16 = None
+
+# ONNX half element types -> numpy dtype of their storage
+HALF_TYPES: dict[int, np.dtype] = {TensorProto.FLOAT16: np.dtype("float16")}
+if BFLOAT16 is not None:
+    HALF_TYPES[TensorProto.BFLOAT16] = BFLOAT16
+
+# ONNX ops onnxruntime's CPU provider runs on half tensors (no casts inserted around them)
+ROUNDING_OPS = frozenset(
+    {
+        "Cast", "CastLike", "Clip", "Concat", "DequantizeLinear", "Expand", "Flatten",
+        "Gather", "GatherElements", "Identity", "LayerNormalization", "Max", "Min", "Mod",
+        "RMSNormalization", "Reshape", "Round", "ScatterND", "Sign", "Slice", "Split",
+        "Squeeze", "Transpose", "Unsqueeze", "Attention",
+    }
+)  # fmt: skip
+_TYPE_ATTRS = ("to", "dtype")
+
+
+def _emit_cast(ctx: ConversionContext, x: SSAValue, dtype: np.dtype) -> SSAValue:
+    from xtvm.frontend.onnx.converters.math import emit  # folds constant operands
+
+    if relay.numpy_dtype_of(relay.elt_of(x)) == dtype:
+        return x
+    return emit(ctx, relay.CastOp(x, dtype))
+
+
+class HalfValues:
+    """Tracks which ONNX values are half precision, and which of those are already rounded."""
+
+    def __init__(self) -> None:
+        self.kind: dict[str, int] = {}  # ONNX name -> TensorProto.FLOAT16 / BFLOAT16
+        self.rounded: set[str] = set()
+
+    def source(self, name: str, elem_type: int) -> None:
+        """A graph input or initializer: exactly representable in its half type."""
+        if elem_type in HALF_TYPES:
+            self.kind[name] = elem_type
+            self.rounded.add(name)
+
+    def round(self, ctx: ConversionContext, x: SSAValue, elem_type: int) -> SSAValue:
+        """``x`` rounded to the half type (round to nearest even), held as float32."""
+        return _emit_cast(ctx, _emit_cast(ctx, x, HALF_TYPES[elem_type]), np.dtype("float32"))
+
+    def inputs(
+        self, ctx: ConversionContext, node: NodeProto, values: Sequence[SSAValue | None]
+    ) -> list[SSAValue | None]:
+        """The node's operands, rounded where onnxruntime hands it a half tensor."""
+        if node.op_type not in ROUNDING_OPS:
+            return list(values)
+        out: list[SSAValue | None] = []
+        for name, v in zip(node.input, values):
+            if v is not None and name in self.kind and name not in self.rounded:
+                v = self.round(ctx, v, self.kind[name])
+            out.append(v)
+        return out
+
+    def cast(
+        self, ctx: ConversionContext, node: NodeProto, values: Sequence[SSAValue | None]
+    ) -> SSAValue | None:
+        """Cast/CastLike to a half type (None for any other node: the converter handles it)."""
+        if node.op_type == "Cast":
+            to = next((a.i for a in node.attribute if a.name == "to"), 0)
+        elif node.op_type == "CastLike" and len(node.input) > 1:
+            to = self.kind.get(node.input[1], 0)
+        else:
+            return None
+        if to not in HALF_TYPES or not values or values[0] is None:
+            return None
+        x = values[0]
+        if not isinstance(relay.elt_of(x), AnyFloat):
+            x = _emit_cast(ctx, x, np.dtype("float64"))  # ints: exact in f64, rounded once
+        return self.round(ctx, x, to)
+
+    def outputs(
+        self, ctx: ConversionContext, node: NodeProto, results: list[SSAValue]
+    ) -> list[SSAValue]:
+        """Record the half kind of the node's float outputs; round those of ROUNDING_OPS."""
+        kind = self._output_kind(node)
+        if kind is None:
+            return results
+        out = list(results)
+        for j, name in enumerate(node.output[: len(results)]):
+            if not name or relay.elt_of(results[j]) != f32:
+                continue
+            self.kind[name] = kind
+            if node.op_type in ROUNDING_OPS:
+                if node.op_type not in ("Cast", "CastLike"):  # those rounded already
+                    out[j] = self.round(ctx, results[j], kind)
+                self.rounded.add(name)
+        return out
+
+    def _output_kind(self, node: NodeProto) -> int | None:
+        for a in node.attribute:
+            if a.name in _TYPE_ATTRS and a.type == a.INT:
+                return a.i if a.i in HALF_TYPES else None
+            if a.name == "value" and a.type == a.TENSOR and a.t.data_type in HALF_TYPES:
+                return a.t.data_type
+        if node.op_type == "CastLike" and len(node.input) > 1:
+            return self.kind.get(node.input[1])
+        return next((self.kind[n] for n in node.input if n in self.kind), None)
+
+    def result(self, ctx: ConversionContext, name: str, value: SSAValue) -> SSAValue:
+        """A graph output: half values leave in their half type."""
+        if name not in self.kind:
+            return value
+        return _emit_cast(ctx, value, HALF_TYPES[self.kind[name]])
+
+    def graph_input(self, ctx: ConversionContext, arg: SSAValue) -> SSAValue:
+        """A half graph input, widened to the float32 compute type."""
+        if relay.numpy_dtype_of(relay.elt_of(arg)) in HALF_TYPES.values():
+            return _emit_cast(ctx, arg, np.dtype("float32"))
+        return arg
+
+
+def widen_initializer(arr: np.ndarray) -> np.ndarray:
+    """bfloat16 initializers arrive as ml_dtypes arrays; float32 holds them exactly."""
+    if BFLOAT16 is not None and arr.dtype == BFLOAT16:
+        return arr.astype(np.float32)
+    return arr
