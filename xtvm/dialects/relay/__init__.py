@@ -30,6 +30,7 @@ from xtvm.dialects.relay.bitwise import (
     ReinterpretOp,
     RightShiftOp,
 )
+from xtvm.dialects.relay.control import IfOp
 from xtvm.dialects.relay.conv_transpose import Conv2dTransposeOp
 from xtvm.dialects.relay.einsum import EinsumOp
 from xtvm.dialects.relay.elementwise import (
@@ -243,6 +244,7 @@ Relay = Dialect(
         GlobalAvgPool2dNchwcOp,
         FusedOp,
         YieldOp,
+        IfOp,
     ],
     [],
 )
@@ -357,6 +359,7 @@ __all__ = [
     "GlobalAvgPool2dNchwcOp",
     "FusedOp",
     "YieldOp",
+    "IfOp",
     "broadcast_shapes",
     "dense_to_numpy",
     "element_type_of",

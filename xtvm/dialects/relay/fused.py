@@ -14,6 +14,7 @@ from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
+    lazy_traits_def,
     prop_def,
     region_def,
     traits_def,
@@ -104,11 +105,20 @@ class FusedOp(IRDLOperation):
         return op
 
 
+def _if_op() -> type[IRDLOperation]:
+    from xtvm.dialects.relay.control import IfOp
+
+    return IfOp
+
+
 @irdl_op_definition
 class YieldOp(IRDLOperation):
+    """Ends a ``relay.fused`` group or a ``relay.if`` region with its result values."""
+
     name = "relay.yield"
     values = var_operand_def(TensorType)
-    traits = traits_def(IsTerminator(), HasParent(FusedOp), Pure())
+    # lazy: relay.if (control.py) imports this class
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(FusedOp, _if_op()), Pure()))
     assembly_format = "($values^ `:` type($values))? attr-dict"
 
     def __init__(self, *values: SSAValue):
