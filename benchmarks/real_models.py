@@ -94,7 +94,6 @@ def _vad(*, sr: bool, chunk: int = 512) -> dict[str, Input]:
 
 # what keeps a model from compiling today (issue 10), for the report and the slow test
 IF = "ONNX If (control flow) is not supported"
-DIMS = "input declared [-1, 3, '?', '?']: the two '?' dims are taken as one symbol"
 
 WHEELS: tuple[Wheel, ...] = (
     Wheel(
@@ -120,7 +119,6 @@ WHEELS: tuple[Wheel, ...] = (
                 "ppocr_cls_mobile_v2",
                 "rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
                 _img(48, 192),
-                known_issue=DIMS,
             ),
         ),
     ),

@@ -38,6 +38,11 @@ class ShapeError(ModelError):
     """A shape could not be inferred or resolved (e.g. an unbound symbolic dim)."""
 
 
+class ShapeWarning(UserWarning):
+    """A shape the model declares (a graph output, a value_info) disagrees with the shape
+    xtvm computes; the computed one is used, as onnxruntime does."""
+
+
 class InputError(XTVMError):
     """Run-time inputs do not match the compiled signature (names, shapes, dtypes)."""
 

@@ -24,11 +24,15 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from xtvm.dialects.relay import element_type_of, shape_of, tensor_type
-from xtvm.errors import ModelError, ShapeError, UnsupportedOperatorError
+from xtvm.errors import ModelError, UnsupportedOperatorError
 from xtvm.frontend.onnx.context import ConversionContext, node_label, normalize_array
 from xtvm.frontend.onnx.half import HalfValues, widen_initializer
 from xtvm.frontend.onnx.registry import DEFAULT_DOMAINS, check_opset, lookup
-from xtvm.frontend.onnx.shapes import declared_dtype, resolve_input_shapes
+from xtvm.frontend.onnx.shapes import (
+    check_declared_outputs,
+    declared_dtype,
+    resolve_input_shapes,
+)
 
 ModelSource = ModelProto | str | bytes | bytearray | os.PathLike
 
@@ -216,8 +220,7 @@ class _GraphImporter:
         results = [
             self.half.result(self.ctx, o.name, self._value(o.name)) for o in self.graph.output
         ]
-        for out, v in zip(self.graph.output, results):
-            _check_declared_output(out, v)
+        check_declared_outputs(self.graph.output, [shape_of(v) for v in results])
         block.add_op(func.ReturnOp(*results))
         _erase_dead_ops(block)
 
@@ -276,20 +279,6 @@ class _GraphImporter:
             if v.name_hint is None:
                 v.name_hint = _hint(name)
             self.env[name] = v
-
-
-def _check_declared_output(out: onnx.ValueInfoProto, value: SSAValue) -> None:
-    if not out.type.HasField("tensor_type") or not out.type.tensor_type.HasField("shape"):
-        return
-    dims = out.type.tensor_type.shape.dim
-    got = shape_of(value)
-    fixed = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
-    if len(fixed) != len(got) or any(f is not None and f != g for f, g in zip(fixed, got)):
-        shown = ["?" if f is None else f for f in fixed]
-        raise ShapeError(
-            f"graph output '{out.name}': the model declares shape {shown}, but it computes "
-            f"{list(got)}"
-        )
 
 
 def _erase_dead_ops(block: Block) -> None:

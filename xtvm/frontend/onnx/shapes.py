@@ -1,19 +1,28 @@
 """Static input shapes: the model's declared dims, with symbolic ones bound from ``shape_dict``.
 
-xtvm compiles for fixed shapes, so every input dim must end up a positive integer. A symbolic
-dim (``dim_param``) bound once, through any input, is bound wherever that name appears.
+xtvm compiles for fixed shapes, so every input dim must end up a non-negative integer (0 makes
+a zero-size tensor). Declared shapes are hints, as onnxruntime treats them: a named symbolic
+dim (``dim_param``, e.g. ``batch``) bound once, through any input, is bound wherever that name
+appears, but ``?``, an empty name or a missing ``dim_param`` is a fresh unknown each time
+(exporters write them for "unknown", not "the same unknown"). A shape the user gives wins,
+except over a fixed declared dim, 0 included (onnxruntime rejects such inputs too). A declared
+output shape that disagrees with the computed one is a ``ShapeWarning``, not an error.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from onnx import TensorProto, ValueInfoProto
 
-from xtvm.errors import InputError, ModelError, ShapeError
+from xtvm.errors import InputError, ModelError, ShapeError, ShapeWarning
 
 Dim = int | str | None  # fixed size, symbolic name, or unknown
+
+# dim_param spellings that mean "unknown" rather than naming a dim shared between inputs
+ANONYMOUS_DIMS = frozenset({"", "?"})
 
 
 # graph input element types xtvm compiles for, as numpy dtypes
@@ -53,16 +62,28 @@ def declared_dtype(vi: ValueInfoProto) -> np.dtype:
     return INPUT_DTYPES[elem]
 
 
-def declared_dims(vi: ValueInfoProto) -> list[Dim]:
-    """The declared dims of a tensor input (the ONNX checker requires a shape)."""
+def declared_dims(vi: ValueInfoProto) -> list[Dim] | None:
+    """The declared dims of a tensor value: ints (>= 0) fixed, strs named, None unknown.
+
+    A negative ``dim_value`` (some writers put -1) and an anonymous ``dim_param`` are unknown.
+    """
     declared_dtype(vi)
+    return shape_dims(vi)
+
+
+def shape_dims(vi: ValueInfoProto) -> list[Dim] | None:
+    """The declared dims of any tensor value, or None when it declares no shape."""
     tt = vi.type.tensor_type
+    if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
+        return None
     dims: list[Dim] = []
     for d in tt.shape.dim:
-        if d.HasField("dim_value") and d.dim_value > 0:
+        if d.HasField("dim_value") and d.dim_value >= 0:
             dims.append(int(d.dim_value))
+        elif d.HasField("dim_param") and d.dim_param.strip() not in ANONYMOUS_DIMS:
+            dims.append(d.dim_param)
         else:
-            dims.append(d.dim_param or None)
+            dims.append(None)
     return dims
 
 
@@ -73,8 +94,8 @@ def _given(name: str, shape: Sequence[int]) -> tuple[int, ...]:
         raise ShapeError(
             f"shape_dict['{name}'] must be a sequence of ints, got {shape!r}"
         ) from None
-    if any(d <= 0 for d in dims):
-        raise ShapeError(f"shape_dict['{name}'] = {list(dims)} has a non-positive dim")
+    if any(d < 0 for d in dims):
+        raise ShapeError(f"shape_dict['{name}'] = {list(dims)} has a negative dim")
     return dims
 
 
@@ -95,7 +116,7 @@ def resolve_input_shapes(
     # bind symbolic names through the inputs given explicitly
     params: dict[str, int] = {}
     for name, dims in declared.items():
-        if name not in given:
+        if name not in given or dims is None:
             continue
         shape = given[name]
         if len(shape) != len(dims):
@@ -121,6 +142,10 @@ def resolve_input_shapes(
         if name in given:
             shapes[name] = given[name]
             continue
+        if dims is None:
+            raise ShapeError(
+                f"input '{name}' declares no shape; give it with shape_dict={{'{name}': [...]}}"
+            )
         resolved = [params.get(d) if isinstance(d, str) else d for d in dims]
         for i, (d, r) in enumerate(zip(dims, resolved)):
             if r is None:
@@ -135,3 +160,23 @@ def resolve_input_shapes(
 
 def _show(dims: Sequence[Dim]) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
+
+
+def check_declared_outputs(outputs: Sequence[ValueInfoProto], got: Sequence[Sequence[int]]) -> None:
+    """Warn (``ShapeWarning``) about graph outputs whose declared shape disagrees with the
+    computed one; the computed shape is used, as in onnxruntime, since exporters often
+    declare wrong output shapes (a stale batch size, a wrong rank)."""
+    bad = []
+    for out, shape in zip(outputs, got):
+        dims = shape_dims(out)
+        if dims is None:
+            continue
+        fixed = [d if isinstance(d, int) else None for d in dims]
+        if len(fixed) != len(shape) or any(f is not None and f != g for f, g in zip(fixed, shape)):
+            bad.append(f"'{out.name}' is declared {_show(dims)} but computes {list(shape)}")
+    if bad:
+        warnings.warn(
+            "graph output shape mismatch (the computed shapes are used): " + "; ".join(bad),
+            ShapeWarning,
+            stacklevel=3,
+        )
