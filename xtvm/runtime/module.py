@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from xtvm.errors import InputError, XTVMError
+from xtvm.runtime.dtypes import dtype_name, same_bits, storage_dtype
 from xtvm.runtime.profile import ProfileCounters, ProfileReport, make_report
 
 ALIGNMENT = 64
@@ -98,8 +99,8 @@ class Module:
         self._args = (ctypes.c_void_p * (len(self._inputs) + len(self._outputs)))()
         self._args_ptr = ctypes.cast(self._args, ctypes.c_void_p)
         self._workspace_ptr = _address(self._workspace)
-        self._out_specs = [(o["shape"], np.dtype(o["dtype"])) for o in self._outputs]
-        self._in_specs = [(i["shape"], np.dtype(i["dtype"])) for i in self._inputs]
+        self._out_specs = [(o["shape"], storage_dtype(o["dtype"])) for o in self._outputs]
+        self._in_specs = [(i["shape"], storage_dtype(i["dtype"])) for i in self._inputs]
         # The module's @xtvm_num_threads (None: no parallel loops, nothing to set).
         self._num_threads = (
             ctypes.c_int32.from_address(num_threads_address) if num_threads_address else None
@@ -119,7 +120,7 @@ class Module:
         return {
             "name": str(info["name"]),
             "shape": tuple(int(d) for d in info["shape"]),
-            "dtype": np.dtype(info["dtype"]).name,
+            "dtype": dtype_name(info["dtype"]),
         }
 
     @property
@@ -180,7 +181,7 @@ class Module:
             if not isinstance(value, np.ndarray) and not hasattr(value, "__array__"):
                 # Python lists/scalars carry no dtype of their own: take the declared one.
                 try:
-                    arr = arr.astype(info["dtype"], casting="same_kind")
+                    arr = arr.astype(spec[1], casting="same_kind")
                 except TypeError:
                     raise InputError(
                         f"input '{name}': expected {info['dtype']} values, got {arr.dtype}"
@@ -191,7 +192,10 @@ class Module:
             raise InputError(
                 f"input '{name}': expected shape {list(info['shape'])}, got {list(arr.shape)}"
             )
-        if arr.dtype != np.dtype(info["dtype"]):
+        bits = same_bits(arr, info["dtype"], spec[1])  # bfloat16 passed as uint16 bits
+        if bits is not None:
+            arr = bits
+        if arr.dtype != spec[1]:
             raise InputError(f"input '{name}': expected {info['dtype']}, got {arr.dtype.name}")
         if not arr.flags.c_contiguous or not arr.flags.aligned:
             copy = aligned_empty(arr.shape, arr.dtype)

@@ -15,6 +15,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from xtvm.dialects import llvmx
 from xtvm.errors import CompileError
+from xtvm.lowering.tir_to_llvm import half_casts
 from xtvm.lowering.tir_to_llvm.state import FuncLowering, lower_type, lowers
 
 _INT_BINARY: dict[type[Operation], type[Operation]] = {
@@ -213,6 +214,15 @@ def _cast(fl: FuncLowering, op: Operation) -> None:
     src = op.operands[0].type
     if isinstance(src, IndexType) or isinstance(res.type, IndexType):
         raise CompileError(f"@{fl.name}: '{op.name}' on index values")
+    if isinstance(op, arith.ExtFOp | arith.TruncFOp) and half_casts.is_bf16(src):
+        fl.set(res, half_casts.widen(fl, fl.get(op.operands[0]), to))
+        return
+    if isinstance(op, arith.ExtFOp | arith.TruncFOp) and half_casts.is_bf16(res.type):
+        fl.set(res, half_casts.narrow(fl, fl.get(op.operands[0])))
+        return
+    if isinstance(op, arith.TruncFOp) and half_casts.is_f64_to_half(src, res.type):
+        fl.set(res, half_casts.f64_to_half(fl, fl.get(op.operands[0]), to))
+        return
     fl.set(res, fl.emit(_CASTS[type(op)](fl.get(op.operands[0]), to)))
 
 

@@ -27,6 +27,7 @@ from xdsl.dialects import llvm
 from xdsl.dialects.builtin import (
     AnyFloat,
     ArrayAttr,
+    BFloat16Type,
     DictionaryAttr,
     IntegerAttr,
     IntegerType,
@@ -54,6 +55,8 @@ _HANDLER_MODULES = (arith_ops, control, math_vector, memory, parallel)
 
 def numpy_dtype(t: Attribute) -> str:
     """numpy's name for a memref element type (float32, int64, bool, uint8, ...)."""
+    if isinstance(t, BFloat16Type):
+        return "bfloat16"  # ml_dtypes' name; the runtime says how it is passed
     if isinstance(t, AnyFloat):
         return f"float{t.bitwidth}"
     if isinstance(t, IntegerType):

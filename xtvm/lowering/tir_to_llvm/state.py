@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from xdsl.dialects import llvm
 from xdsl.dialects.builtin import (
     AnyFloat,
+    BFloat16Type,
     DenseIntOrFPElementsAttr,
     FloatAttr,
     IndexType,
@@ -21,6 +22,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     Signedness,
     VectorType,
+    i16,
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
@@ -54,7 +56,11 @@ def lower_type(t: Attribute) -> Attribute:
         return PTR
     if isinstance(t, IntegerType) and t.signedness.data != Signedness.SIGNLESS:
         return IntegerType(t.width.data)
+    if isinstance(t, BFloat16Type):
+        return i16  # bits only: see half_casts.py
     if isinstance(t, VectorType):
+        if isinstance(t.element_type, BFloat16Type):
+            return VectorType(i16, t.get_shape())
         if isinstance(t.element_type, IndexType):
             raise CompileError("vectors of index cannot be lowered (tir-vectorize avoids them)")
         if isinstance(t.element_type, IntegerType):
