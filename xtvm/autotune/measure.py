@@ -222,11 +222,15 @@ def run_candidate(
 
 def _spawn_pool(workers: int, max_tasks: int | None = None) -> cf.ProcessPoolExecutor:
     """A pool of fresh interpreters: forking a process whose OpenMP threads have run can
-    deadlock the child's first parallel region, and LLVM's state is not fork-safe."""
+    deadlock the child's first parallel region, and LLVM's state is not fork-safe. The
+    workers generate code in one process each: the pool already keeps the cores busy."""
     ctx = multiprocessing.get_context("spawn")
-    if max_tasks:
-        return cf.ProcessPoolExecutor(workers, mp_context=ctx, max_tasks_per_child=max_tasks)
-    return cf.ProcessPoolExecutor(workers, mp_context=ctx)
+    extra = {"max_tasks_per_child": max_tasks} if max_tasks else {}
+    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_one_codegen_job, **extra)
+
+
+def _one_codegen_job() -> None:
+    os.environ["XTVM_CODEGEN_JOBS"] = "1"
 
 
 def _import_compiler() -> bool:

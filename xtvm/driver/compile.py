@@ -366,6 +366,20 @@ def _load_cached(
     return hit
 
 
+PREWARM_MIN_OPS = 64
+"""Relay ops from which a build starts its code generation workers before the passes."""
+
+
+def _op_count(module: ModuleOp, limit: int) -> int:
+    """How many ops ``module`` holds, counting no further than ``limit``."""
+    count = 0
+    for _ in module.walk():
+        count += 1
+        if count >= limit:
+            break
+    return count
+
+
 def _compile(
     source: ModuleOp,
     passes: list[ModulePass],
@@ -376,10 +390,12 @@ def _compile(
 ) -> CompiledModule:
     """Run the whole pipeline and the LLVM backend; store the result if ``cache_to``."""
     from xtvm.backends.llvm import translate_module
-    from xtvm.backends.llvm.jit import compile_object, load_object_code
+    from xtvm.backends.llvm.jit import compile_object, load_object_code, prewarm_codegen
 
     tgt = recipe.target
     start = time.perf_counter()
+    if _op_count(source, PREWARM_MIN_OPS) >= PREWARM_MIN_OPS:
+        prewarm_codegen(tgt)  # a model this size is likely compiled in parallel parts
     module = source.clone()
     try:
         module.verify()

@@ -9,8 +9,6 @@ knows the platform's linker flags and libm; no code is generated twice.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import tempfile
 from typing import Any
 
@@ -18,18 +16,10 @@ import llvmlite.ir as ir
 
 from xtvm.backends.llvm.jit import METADATA_SYMBOL, compile_object
 from xtvm.backends.llvm.target import Target
+from xtvm.backends.llvm.toolchain import find_c_compiler, run_linker
 from xtvm.errors import CompileError
 
 __all__ = ["METADATA_SYMBOL", "export_library", "export_object", "find_c_compiler", "link_shared"]
-
-
-def find_c_compiler() -> str:
-    """Path of the system C compiler ($CC, then cc, gcc, clang)."""
-    candidates = [os.environ.get("CC", ""), "cc", "gcc", "clang"]
-    for name in candidates:
-        if name and (path := shutil.which(name)):
-            return path
-    raise CompileError("cannot export a library: no C compiler found (install cc/gcc or set $CC)")
 
 
 def export_object(ir_module: ir.Module, target: Target, metadata: dict[str, Any]) -> bytes:
@@ -47,14 +37,7 @@ def link_shared(obj: bytes, out: str) -> None:
         cmd = [cc, "-shared", "-o", out, obj_path, "-lm"]
         if b"GOMP_parallel" in obj:
             cmd.append("-lgomp")  # parallel loops call into the OpenMP runtime
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise CompileError(f"cannot run the linker {cc}: {exc}") from None
-        if proc.returncode != 0:
-            lines = (proc.stderr or proc.stdout or "").strip().splitlines()
-            first = lines[0] if lines else f"exit status {proc.returncode}"
-            raise CompileError(f"linking '{out}' failed: {first}")
+        run_linker(cmd, f"linking '{out}'")
 
 
 def export_library(

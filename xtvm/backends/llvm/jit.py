@@ -24,6 +24,14 @@ import llvmlite.binding as llvm
 import llvmlite.ir as ir
 
 from xtvm.backends.llvm.cache import ObjectCache, cache_dir, cache_key
+from xtvm.backends.llvm.codegen_pool import (
+    codegen_jobs,
+    link_relocatable,
+    pool,
+    prewarm,
+    relocatable_linker,
+)
+from xtvm.backends.llvm.partition import Parts, partition
 from xtvm.backends.llvm.target import Target, _init_llvm
 from xtvm.backends.llvm.translate import add_metadata_global
 from xtvm.backends.llvm.weights import Blob, blob_asm, blobs_supported, split_weights, write_blobs
@@ -179,6 +187,45 @@ def _with_metadata(text: str, module: ir.Module | str, metadata: dict[str, Any] 
     return f"{text}\n{meta}\n"
 
 
+PARALLEL_MIN_CHARS = 300_000
+"""Function text below which a module is compiled in one piece (a worker round trip and the
+link cost more than they save for a few kernels, such as a tuning candidate)."""
+
+
+def _parallel_parts(ir_module: ir.Module | str, target: Target) -> Parts | None:
+    """The module split for parallel code generation, or None to compile it whole: one
+    job, a foreign target (the host's ``cc -r`` joins the parts), no C compiler, or a small
+    module."""
+    if isinstance(ir_module, str) or not blobs_supported(target.triple):
+        return None
+    jobs = codegen_jobs()
+    if jobs < 2 or target.arch != Target.host().arch or relocatable_linker() is None:
+        return None
+    return partition(ir_module, jobs, ENTRY_SYMBOL, PARALLEL_MIN_CHARS)
+
+
+def prewarm_codegen(target: Target) -> None:
+    """Start the code generation workers now, when a build for ``target`` will likely be
+    split, so that their start-up overlaps the passes that come first."""
+    if blobs_supported(target.triple) and target.arch == Target.host().arch:
+        prewarm(codegen_jobs())
+
+
+def emit_pic_object(text: str, target: Target, blobs: list[Blob] | None = None) -> bytes:
+    """Parse, verify, optimize and compile IR text to a PIC object (``blobs``: the bytes of
+    the large constants the text only declares)."""
+    _init_llvm()
+    tm = target.create_target_machine(reloc="pic", codemodel=object_code_model(target))
+    with tempfile.TemporaryDirectory(prefix="xtvm-weights-") as tmp:
+        write_blobs(blobs or [], tmp)
+        mod = parse_and_verify(text + blob_asm(blobs or [], tmp))
+        optimize(mod, target)
+        try:
+            return tm.emit_object(mod)
+        except RuntimeError as exc:
+            raise CompileError(f"LLVM code generation failed: {_first_line(exc)}") from exc
+
+
 def compile_object(
     ir_module: ir.Module | str,
     target: Target,
@@ -191,40 +238,49 @@ def compile_object(
     one PIC object that the JIT loads (``load_object_code``) and ``export_library`` links
     as it is, with ``metadata`` in it as ``xtvm_metadata``.
 
-    With caching on (``XTVM_CACHE_DIR`` not empty, ``use_cache``), the object is looked up
-    by a hash of the IR, the weights and the target, and O3/codegen are skipped on a hit.
-    Large weights bypass the IR text on ELF targets (:mod:`xtvm.backends.llvm.weights`).
+    A large module is split into parts compiled in parallel processes and joined into that
+    one object (:mod:`xtvm.backends.llvm.codegen_pool`; ``XTVM_CODEGEN_JOBS=1`` turns it
+    off). With caching on (``XTVM_CACHE_DIR`` not empty, ``use_cache``), the object is
+    looked up by a hash of the IR, the weights and the target, and O3/codegen are skipped on
+    a hit. Large weights bypass the IR text on ELF targets
+    (:mod:`xtvm.backends.llvm.weights`).
     """
     _init_llvm()
     blobs: list[Blob] = []
-    if isinstance(ir_module, str):
-        text = ir_module
+    parts = _parallel_parts(ir_module, target)
+    if parts is not None:
+        texts, blobs = list(parts.texts), parts.blobs
+    elif isinstance(ir_module, str):
+        texts = [ir_module]
     elif blobs_supported(target.triple):
         text, blobs = split_weights(ir_module)
+        texts = [text]
     else:
-        text = str(ir_module)
-    text = _with_metadata(text, ir_module, metadata)
+        texts = [str(ir_module)]
+    texts[0] = _with_metadata(texts[0], ir_module, metadata)
     externals, symbols = _module_symbols(ir_module)
     folder = cache_dir(cache_path) if use_cache else None
     key: str | None = None
     if folder is not None:
         weights = "".join(f"; blob {b.name} {b.align} {b.digest()}\n" for b in blobs)
         # The LLVM version is part of the key: another LLVM may compile the same IR differently.
-        key = cache_key(text + weights, f"{target} llvm={llvm.llvm_version_info}")
+        key = cache_key(
+            "\n; part\n".join(texts) + weights, f"{target} llvm={llvm.llvm_version_info}"
+        )
     entry = ObjectCache(folder, key) if folder is not None and key else None
     info = JitInfo(key, externals, symbols)
     data = entry.load() if entry else None
     if data is not None:
         return data, info
-    tm = target.create_target_machine(reloc="pic", codemodel=object_code_model(target))
-    with tempfile.TemporaryDirectory(prefix="xtvm-weights-") as tmp:
-        write_blobs(blobs, tmp)
-        mod = parse_and_verify(text + blob_asm(blobs, tmp))
-        optimize(mod, target)
-        try:
-            data = tm.emit_object(mod)
-        except RuntimeError as exc:
-            raise CompileError(f"LLVM code generation failed: {_first_line(exc)}") from exc
+    if len(texts) == 1:
+        data = emit_pic_object(texts[0], target, blobs)
+    else:
+        objects = pool().compile(
+            texts,
+            str(target),
+            lambda t: emit_pic_object(t, target, blobs if t is texts[0] else None),
+        )
+        data = link_relocatable(objects)
     if entry is not None:
         entry.store(data)
     return data, info

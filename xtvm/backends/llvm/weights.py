@@ -60,30 +60,40 @@ def _is_blob(value: ir.GlobalValue) -> bool:
     )
 
 
-def split_weights(ir_module: ir.Module) -> tuple[str, list[Blob]]:
-    """The module's IR text with its large constants declared, and their bytes.
-
-    Follows ``llvmlite.ir.Module.__repr__`` line by line, except for those globals.
-    """
-    blobs: list[Blob] = []
+def header_lines(ir_module: ir.Module) -> list[str]:
+    """The lines ``llvmlite.ir.Module.__repr__`` starts with: module id, triple, layout, types."""
     lines = [
         f'; ModuleID = "{ir_module.name}"',
         f'target triple = "{ir_module.triple}"',
         f'target datalayout = "{ir_module.data_layout}"',
         "",
     ]
-    lines += [t.get_declaration() for t in ir_module.get_identified_types().values()]
+    return lines + [t.get_declaration() for t in ir_module.get_identified_types().values()]
+
+
+def global_text(value: ir.GlobalValue) -> tuple[str, Blob | None]:
+    """``value`` as IR text, or, for a large constant, its declaration and its bytes."""
+    if not _is_blob(value):
+        return str(value), None
+    init = value.initializer
+    assert isinstance(init, RawBytesConstant)
+    align = f", align {value.align}" if value.align else ""
+    decl = f"{value.get_reference()} = external hidden constant {value.value_type}{align}\n"
+    return decl, Blob(value.name, init.raw, value.align or 1)
+
+
+def split_weights(ir_module: ir.Module) -> tuple[str, list[Blob]]:
+    """The module's IR text with its large constants declared, and their bytes.
+
+    Follows ``llvmlite.ir.Module.__repr__`` line by line, except for those globals.
+    """
+    blobs: list[Blob] = []
+    lines = header_lines(ir_module)
     for value in ir_module.globals.values():
-        if not _is_blob(value):
-            lines.append(str(value))
-            continue
-        init = value.initializer
-        assert isinstance(init, RawBytesConstant)
-        blobs.append(Blob(value.name, init.raw, value.align or 1))
-        align = f", align {value.align}" if value.align else ""
-        lines.append(
-            f"{value.get_reference()} = external hidden constant {value.value_type}{align}\n"
-        )
+        text, blob = global_text(value)
+        lines.append(text)
+        if blob is not None:
+            blobs.append(blob)
     lines += ir_module._get_metadata_lines()
     return "\n".join(lines), blobs
 
