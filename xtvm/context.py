@@ -10,6 +10,7 @@ from xdsl.dialects.llvm import LLVM
 from xdsl.dialects.math import Math
 from xdsl.dialects.memref import MemRef
 from xdsl.dialects.scf import Scf
+from xdsl.dialects.tensor import Tensor
 from xdsl.dialects.vector import Vector
 
 
@@ -25,6 +26,6 @@ def xtvm_dialects() -> list:
 
 def make_context(allow_unregistered: bool = False) -> Context:
     ctx = Context(allow_unregistered=allow_unregistered)
-    for d in [Builtin, Func, Arith, Math, MemRef, Scf, Vector, LLVM, *xtvm_dialects()]:
+    for d in [Builtin, Func, Arith, Math, MemRef, Scf, Tensor, Vector, LLVM, *xtvm_dialects()]:
         ctx.load_dialect(d)
     return ctx

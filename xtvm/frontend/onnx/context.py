@@ -7,15 +7,16 @@ statically and is reported against the node.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from onnx import NodeProto
+from onnx import GraphProto, NodeProto
 from xdsl.builder import Builder
-from xdsl.ir import Operation, SSAValue
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
 
-from xtvm.dialects.relay import ConstantOp
+from xtvm.dialects.relay import ConstantOp, numpy_dtype_of
 from xtvm.errors import ModelError
 
 
@@ -48,6 +49,9 @@ class ConversionContext:
         self.opset = opset
         self.node: NodeProto = NodeProto()
         self.label = "graph"
+        # set by the importer: converts a subgraph (If branch) at the builder's insertion
+        # point and returns its outputs
+        self.convert_subgraph: Callable[[GraphProto], list[SSAValue]] | None = None
 
     # -- emitting ---------------------------------------------------------------------------
 
@@ -57,14 +61,29 @@ class ConversionContext:
         An op whose operands are all constants is evaluated with numpy instead and its value
         emitted as a constant, so shape-computing chains (Shape -> Gather -> Concat -> ...)
         are constants by the time an operand that must be static (Reshape's shape) reads them.
+        A result with no elements is an empty constant too: its value depends on no data, and
+        no kernel is built to compute nothing.
         """
         assert len(op.results) == 1
         op.verify()
-        folded = self._fold(op)
+        folded = self._empty(op) or self._fold(op)
         if folded is not None:
             return folded
         self.builder.insert(op)
         return op.results[0]
+
+    def _empty(self, op: Operation) -> SSAValue | None:
+        t = op.results[0].type
+        if not isinstance(t, TensorType) or 0 not in t.get_shape():
+            return None
+        op.erase()
+        return self.empty(t.get_shape(), t.element_type)
+
+    def empty(self, shape: Sequence[int], element_type: Attribute) -> SSAValue:
+        """A zero-size constant (``shape`` has a 0) for results that hold no data."""
+        const = ConstantOp.from_numpy(np.empty(shape, numpy_dtype_of(element_type)))
+        self.builder.insert(const)
+        return const.result
 
     def _fold(self, op: Operation) -> SSAValue | None:
         if not op.operands or not all(isinstance(v.owner, ConstantOp) for v in op.operands):

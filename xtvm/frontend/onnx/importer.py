@@ -111,31 +111,44 @@ def default_opset(proto: ModelProto) -> int:
     raise ModelError("model imports no opset for the default ONNX domain")
 
 
-def _check_references(graph: GraphProto) -> None:
+def _check_references(graph: GraphProto, outer: set[str] | None = None, where: str = "") -> None:
+    """Every node input and graph output is defined before use; a subgraph may also read the
+    names ``outer`` (its enclosing scopes), and its messages start with ``where``."""
     defined = {vi.name for vi in graph.input} | {t.name for t in graph.initializer}
+    defined |= outer or set()
     for i, node in enumerate(graph.node):
         for name in node.input:
             if name and name not in defined:
                 raise ModelError(
-                    f"{node_label(node, i)}: input '{name}' is not a graph input, an "
+                    f"{where}{node_label(node, i)}: input '{name}' is not a graph input, an "
                     "initializer or an output of an earlier node"
                 )
         defined.update(n for n in node.output if n)
     for out in graph.output:
         if out.name not in defined:
-            raise ModelError(f"graph output '{out.name}' is not produced by any node or input")
+            raise ModelError(
+                f"{where}graph output '{out.name}' is not produced by any node or input"
+            )
 
 
 def _check_supported(graph: GraphProto, opset: int) -> None:
     missing: dict[str, list[str]] = {}
+    _collect_missing(graph, opset, missing)
+    if missing:
+        raise UnsupportedOperatorError(missing, opset=opset)
+
+
+def _collect_missing(graph: GraphProto, opset: int, missing: dict[str, list[str]]) -> None:
+    """Unsupported ops of ``graph`` and of its subgraphs (If branches, loop bodies)."""
     for i, node in enumerate(graph.node):
         if lookup(node.op_type, node.domain, opset) is None:
             key = (
                 node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
             )
             missing.setdefault(key, []).append(node.name or f"#{i}")
-    if missing:
-        raise UnsupportedOperatorError(missing, opset=opset)
+        for attr in node.attribute:
+            for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
+                _collect_missing(sub, opset, missing)
 
 
 def _check_model(proto: ModelProto, path: str | None) -> None:
@@ -183,6 +196,7 @@ class _GraphImporter:
             ]
         )
         self.ctx = ConversionContext(Builder(InsertPoint.at_end(self.block)), opset)
+        self.ctx.convert_subgraph = self.convert_subgraph
         self.half = HalfValues()  # float16/bfloat16 values: half.py says how they are computed
 
     def run(self) -> ModuleOp:
@@ -235,6 +249,26 @@ class _GraphImporter:
             res_attrs=names([o.name for o in self.graph.output]),
         )
         return ModuleOp([main])
+
+    def convert_subgraph(self, graph: GraphProto) -> list[SSAValue]:
+        """Convert a control-flow body (an If branch) at the context's insertion point and
+        return its outputs. Its nodes read the enclosing scopes' names; the names it
+        defines (and its initializers) are dropped again afterwards."""
+        ctx = self.ctx
+        saved = (self.env, self.initializers, ctx.node, ctx.label)
+        self.env = {
+            k: v for k, v in self.env.items() if k not in {t.name for t in graph.initializer}
+        }
+        self.initializers = {**self.initializers, **{t.name: t for t in graph.initializer}}
+        try:
+            _check_references(graph, set(self.env) | set(self.initializers), f"{saved[3]}: ")
+            consumed = {n for node in graph.node for n in node.input if n}
+            consumed |= {o.name for o in graph.output}
+            for i, node in enumerate(graph.node):
+                self._convert(node, i, consumed)
+            return [self._value(o.name) for o in graph.output]
+        finally:
+            self.env, self.initializers, ctx.node, ctx.label = saved
 
     def _value(self, name: str) -> SSAValue:
         """The SSA value for an ONNX name; initializers are materialized on first use."""

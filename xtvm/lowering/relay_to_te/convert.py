@@ -8,26 +8,29 @@ order, ``te.return`` = group outputs, the default CPU schedule applied), each re
 a group a singleton kernel ``@fused_<op>``; structurally identical groups share one kernel
 (built once); the graph function holds only
 ``arith.constant dense<..>`` (same elements attribute as the ``relay.constant``),
-``te.call`` and ``func.return``, and keeps its ``arg_attrs``/``res_attrs``. Kernel names are
+``te.call``, ``func.return`` and, for each ``relay.if``, an ``scf.if`` on the
+``tensor.extract``ed condition whose regions hold the same and end in ``scf.yield``; it keeps
+its ``arg_attrs``/``res_attrs``. Kernel names are
 unique in the module. An op without a lowering raises ``CompileError`` naming it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from xtvm.dialects import relay
 from xtvm.dialects.te import CallOp, KernelOp
 from xtvm.errors import CompileError
+from xtvm.lowering.relay_to_te.control import lower_if
 from xtvm.lowering.relay_to_te.ops import LOWERINGS, stage_name
 from xtvm.passes.registry import register_pass
 from xtvm.topi.builder import KernelBuilder, Tensor
@@ -162,8 +165,17 @@ def _lower_function(
             module.body.block.insert_op_before(kernel, fn)
         return name
 
-    for op in list(fn.body.block.ops):
-        if isinstance(op, relay.ConstantOp):
+    _lower_block(fn.body.block, kernel_for)
+
+
+def _lower_block(block: Block, kernel_for: Callable[..., str]) -> None:
+    """Lower the ops of a graph block (the function body or a ``relay.if`` region)."""
+    for op in list(block.ops):
+        if isinstance(op, relay.IfOp):
+            _lower_block(op.then_block, kernel_for)
+            _lower_block(op.else_block, kernel_for)
+            lower_if(op)
+        elif isinstance(op, relay.ConstantOp):
             const = arith.ConstantOp(op.value, op.result.type)
             const.result.name_hint = op.result.name_hint
             Rewriter.replace_op(op, const)
@@ -187,7 +199,7 @@ def _lower_function(
             inputs = list(op.operands)
             name = kernel_for(f"fused_{stage_name(op)}", inputs, [op], list(op.results))
             Rewriter.replace_op(op, CallOp(name, inputs, [r.type for r in op.results]))
-        elif op.name.startswith("relay."):
+        elif op.name.startswith("relay.") and not isinstance(op, relay.YieldOp):
             raise CompileError(f"convert-relay-to-te: no lowering for relay op '{op.name}'")
 
 

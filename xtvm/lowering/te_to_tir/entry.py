@@ -4,6 +4,8 @@ Inputs then outputs become buffer arguments; weights become ``tir.global``s; ten
 passed between kernels become views into one workspace, placed first-fit by liveness so
 that buffers whose lifetimes do not overlap share bytes. Every output argument is written:
 an output that is an input, a weight or another output is filled by a small copy kernel.
+An ``scf.if`` (from ``relay.if``) becomes an ``scf.if`` without results on the condition's
+element (``memref.load``); its branches write the results' buffers (entry_plan.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from contextlib import ExitStack
 
-from xdsl.dialects import arith, func, memref
+from xdsl.dialects import arith, func, memref, scf, tensor
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
@@ -22,12 +24,13 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     i64,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from xtvm.dialects import te, tir
 from xtvm.errors import CompileError
 from xtvm.lowering.te_to_tir.emit import Emitter, Scope
+from xtvm.lowering.te_to_tir.entry_plan import computed_values, plan_entry
 from xtvm.lowering.te_to_tir.kernel import elem_bytes, memref_of
 
 ALIGN = 64
@@ -138,21 +141,22 @@ def lower_main(
         # SSA names must not start with a digit (exporters name values "20")
         a.name_hint = n if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", n) else None
     for v, k in home.items():
-        if isinstance(v.owner, te.CallOp):
+        if isinstance(v.owner, te.CallOp | scf.IfOp):
             env[v] = body.args[n_in + k]
 
-    # liveness of intermediates, in op order
-    ops = list(block.ops)
-    index = {op: n for n, op in enumerate(ops)}
-    inter: list[SSAValue] = []
-    live: list[tuple[int, int]] = []
-    for n, op in enumerate(ops):
-        if isinstance(op, te.CallOp):
-            for r in op.res:
-                if r not in home:
-                    last = max((index[u.operation] for u in r.uses), default=n)
-                    inter.append(r)
-                    live.append((n, last))
+    # liveness of intermediates, in pre-order; a branch's yielded value shares the buffer
+    # of the conditional's result (entry_plan.py)
+    plan = plan_entry(block)
+    groups: dict[SSAValue, tuple[int, int]] = {}
+    for v in computed_values(block):
+        rep = plan.find(v)
+        d, u = plan.live_range(v)
+        if rep in groups:
+            d0, u0 = groups[rep]
+            d, u = min(d, d0), max(u, u0)
+        groups[rep] = (d, u)
+    inter = sorted((v for v in groups if v not in env), key=lambda v: groups[v][0])
+    live = [groups[v] for v in inter]
     offsets, total = plan_workspace([_nbytes(v.type) for v in inter], live)  # type: ignore[arg-type]
     pf.attributes["xtvm.workspace_bytes"] = IntegerAttr(align_up(total), i64)
 
@@ -162,15 +166,14 @@ def lower_main(
         wb.buffer.name_hint = v.name_hint
         prologue.insert(wb)
         env[v] = wb.buffer
+    for v in computed_values(block):
+        env.setdefault(v, env[plan.find(v)])
 
     extra: list[Operation] = []
     copies: dict[Attribute, str] = {}
-    ip = InsertPoint.before(body.last_op)  # type: ignore[arg-type]
+    n_globals = 0
 
-    def emit(op: Operation) -> None:
-        Rewriter.insert_op(op, ip)
-
-    def copy(src: SSAValue, dst: SSAValue) -> None:
+    def copy(src: SSAValue, dst: SSAValue, ip: InsertPoint) -> None:
         t = dst.type
         if t not in copies:
             name = f"__copy{len(copies)}"
@@ -179,39 +182,69 @@ def lower_main(
             taken.add(name)
             copies[t] = name
             extra.append(_copy_kernel(name, t))
-        emit(tir.CallOp(copies[t], [src, dst]))
+        Rewriter.insert_op(tir.CallOp(copies[t], [src, dst]), ip)
 
-    n_globals = 0
-    for op in ops:
-        if isinstance(op, arith.ConstantOp) and isinstance(op.value, DenseIntOrFPElementsAttr):
-            name = f"w{n_globals}"
-            while name in taken:
-                name += "_"
-            taken.add(name)
-            n_globals += 1
-            t = _memref(op.result.type)
-            extra.append(tir.GlobalOp(name, op.value, t))
-            ref = tir.GlobalRefOp(name, t)
-            ref.buffer.name_hint = op.result.name_hint or name
-            prologue.insert(ref)
-            env[op.result] = ref.buffer
-        elif isinstance(op, te.CallOp):
-            callee = op.callee.root_reference.data
-            k = kernels.get(callee)
-            if k is None:
-                raise CompileError(f"@main: te.call of unknown kernel @{callee}")
-            if tuple(k.function_type.inputs.data) != tuple(a.type for a in op.args) or tuple(
-                k.function_type.outputs.data
-            ) != tuple(r.type for r in op.res):
-                raise CompileError(f"@main: te.call @{callee} does not match its signature")
-            emit(tir.CallOp(callee, [env[a] for a in op.args] + [env[r] for r in op.res]))
-        elif isinstance(op, func.ReturnOp):
-            for k, v in enumerate(outs):
-                dst = body.args[n_in + k]
-                if env.get(v) is not dst:
-                    if v not in env:
-                        raise CompileError("@main: returns a value it does not define")
-                    copy(env[v], dst)
-        else:
-            raise CompileError(f"@main: unsupported op {op.name} (expected te.call)")
+    def lower_block(src: Block, ip: InsertPoint) -> None:
+        nonlocal n_globals
+        for op in src.ops:
+            if isinstance(op, arith.ConstantOp) and isinstance(op.value, DenseIntOrFPElementsAttr):
+                name = f"w{n_globals}"
+                while name in taken:
+                    name += "_"
+                taken.add(name)
+                n_globals += 1
+                t = _memref(op.result.type)
+                extra.append(tir.GlobalOp(name, op.value, t))
+                ref = tir.GlobalRefOp(name, t)
+                ref.buffer.name_hint = op.result.name_hint or name
+                prologue.insert(ref)
+                env[op.result] = ref.buffer
+            elif isinstance(op, arith.ConstantOp):  # an index of a condition's element
+                new = arith.ConstantOp(op.value, op.result.type)
+                Rewriter.insert_op(new, ip)
+                env[op.result] = new.result
+            elif isinstance(op, tensor.ExtractOp):
+                load = memref.LoadOp.get(env[op.tensor], [env[i] for i in op.indices])
+                load.res.name_hint = op.result.name_hint
+                Rewriter.insert_op(load, ip)
+                env[op.result] = load.res
+            elif isinstance(op, te.CallOp):
+                callee = op.callee.root_reference.data
+                k = kernels.get(callee)
+                if k is None:
+                    raise CompileError(f"@main: te.call of unknown kernel @{callee}")
+                if tuple(k.function_type.inputs.data) != tuple(a.type for a in op.args) or tuple(
+                    k.function_type.outputs.data
+                ) != tuple(r.type for r in op.res):
+                    raise CompileError(f"@main: te.call @{callee} does not match its signature")
+                args = [env[a] for a in op.args] + [env[r] for r in op.res]
+                Rewriter.insert_op(tir.CallOp(callee, args), ip)
+            elif isinstance(op, scf.IfOp):
+                lower_if(op, ip)
+            elif isinstance(op, func.ReturnOp):
+                for k, v in enumerate(outs):
+                    dst = body.args[n_in + k]
+                    if env.get(v) is not dst:
+                        if v not in env:
+                            raise CompileError("@main: returns a value it does not define")
+                        copy(env[v], dst, ip)
+            elif not isinstance(op, scf.YieldOp):
+                raise CompileError(f"@main: unsupported op {op.name} (expected te.call)")
+
+    def lower_if(op: scf.IfOp, ip: InsertPoint) -> None:
+        """An ``scf.if`` without results whose branches write the results' buffers."""
+        branches = []
+        for region in (op.true_region, op.false_region):
+            inner = Block([scf.YieldOp()])
+            at_end = InsertPoint.before(inner.last_op)  # type: ignore[arg-type]
+            lower_block(region.block, at_end)
+            term = region.block.last_op
+            assert isinstance(term, scf.YieldOp)
+            for value, result in zip(term.arguments, op.results):
+                if env[value] is not env[result]:
+                    copy(env[value], env[result], at_end)
+            branches.append(Region(inner))
+        Rewriter.insert_op(scf.IfOp(env[op.cond], [], branches[0], branches[1]), ip)
+
+    lower_block(block, InsertPoint.before(body.last_op))  # type: ignore[arg-type]
     return [*extra, pf]

@@ -124,7 +124,9 @@ class LayoutState:
             users = [u for u in v.uses if u.operation not in gone]
             if not users:
                 continue
-            self.at(min((u.operation for u in users), key=lambda o: order.get(o, len(order))))
+            # a user inside a relay.if region reads the transform made before the relay.if
+            tops = [self.block.find_ancestor_op_in_block(u.operation) or u.operation for u in users]
+            self.at(min(tops, key=lambda o: order.get(o, len(order))))
             nchw = self.nchw(v)
             for u in users:
                 u.operation.operands[u.index] = nchw

@@ -5,7 +5,8 @@ Guarantees: no relay op outside a ``relay.fused`` region has only ``relay.consta
 (whole constant subgraphs collapse, e.g. a shape chain or a batch norm of constant weights);
 a ``relay.fused`` whose inputs are all constants is replaced by its constant outputs; ops
 inside ``relay.fused`` regions are left alone; constants made dead by folding are erased and
-identical constants (same type, same bytes) are merged into the first one.
+identical constants (same type, same bytes) are merged into the first one; a ``relay.if``
+whose condition folds to a constant becomes its taken branch (``relay-fold-if``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from xdsl.rewriter import Rewriter
 from xtvm.dialects import relay
 from xtvm.passes.registry import register_pass
 from xtvm.passes.relay.evaluate import can_evaluate, evaluate_fused, evaluate_op
+from xtvm.passes.relay.fold_if import fold_constant_ifs
 
 
 def _inside_fused(op: Operation) -> bool:
@@ -83,14 +85,19 @@ class RelayFoldConstantPass(ModulePass):
     name = "relay-fold-constant"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        blocks = [
-            b
-            for inner in op.walk()
-            if not isinstance(inner, relay.FusedOp) and not _inside_fused(inner)
-            for region in inner.regions
-            for b in region.blocks
-        ]
-        for block in blocks:
-            while _fold_block(block):
-                pass
-            _dedupe_constants(block)
+        while True:
+            blocks = [
+                b
+                for inner in op.walk()
+                if not isinstance(inner, relay.FusedOp) and not _inside_fused(inner)
+                for region in inner.regions
+                for b in region.blocks
+            ]
+            for block in blocks:
+                while _fold_block(block):
+                    pass
+                _dedupe_constants(block)
+            # a relay.if on a now-constant condition becomes its taken branch, whose ops
+            # may fold in turn
+            if not fold_constant_ifs(op):
+                break

@@ -4,7 +4,8 @@ Expects: relay ``func.func`` bodies (constants folded or not); existing ``relay.
 kept as they are.
 Guarantees: every relay op at the top level of a function body, except ``relay.constant``, is
 in exactly one single-output ``relay.fused`` group (a lone op gets a group of its own), so a
-relay function then holds only ``relay.constant``, ``relay.fused`` and ``func.return``.
+relay function then holds only ``relay.constant``, ``relay.fused``, ``relay.if`` (whose
+regions hold the same, ending in ``relay.yield``) and ``func.return``.
 Groups are isolated from above: constants and values from other groups come in as arguments,
 in first-use order. Kernel names are ``fused_<op names>`` (``fused_conv2d_batch_norm_relu``),
 unique in the module (``_1``, ``_2``, ... on repeats).
@@ -24,7 +25,6 @@ from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -33,6 +33,7 @@ from xtvm.dialects import relay
 from xtvm.errors import PipelineError
 from xtvm.passes.registry import register_pass
 from xtvm.passes.relay.op_pattern import OpPattern, op_pattern
+from xtvm.passes.relay.rewrite_utils import function_blocks
 
 
 @dataclass(eq=False)
@@ -155,6 +156,7 @@ class RelayFuseOpsPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         taken = {f.kernel_name.data for f in op.walk() if isinstance(f, relay.FusedOp)}
-        for func in [f for f in op.walk() if isinstance(f, FuncOp)]:
-            if func.body.blocks:
-                _fuse_block(func.body.block, self.max_depth, taken)
+        # relay.if regions are partitioned like function bodies: each branch's ops become
+        # groups inside it (a group never spans a region boundary)
+        for block in list(function_blocks(op)):
+            _fuse_block(block, self.max_depth, taken)

@@ -36,10 +36,14 @@ def is_graph_op(op: Operation) -> bool:
 
 
 def function_blocks(module: ModuleOp) -> Iterator[Block]:
-    """The body blocks of every ``func.func`` in ``module`` (never a fused region)."""
+    """The body blocks of every ``func.func`` in ``module`` and of the ``relay.if`` regions
+    in them, outer blocks first (never a fused region)."""
     for op in module.walk():
         if isinstance(op, FuncOp) and not inside_fused(op):
             yield from op.body.blocks
+        elif isinstance(op, relay.IfOp) and not inside_fused(op):
+            yield op.then_block
+            yield op.else_block
 
 
 def constant_array(value: SSAValue) -> np.ndarray | None:
