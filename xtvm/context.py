@@ -5,6 +5,7 @@ from __future__ import annotations
 from xdsl.context import Context
 from xdsl.dialects.arith import Arith
 from xdsl.dialects.builtin import Builtin
+from xdsl.dialects.cf import Cf
 from xdsl.dialects.func import Func
 from xdsl.dialects.llvm import LLVM
 from xdsl.dialects.math import Math
@@ -26,6 +27,6 @@ def xtvm_dialects() -> list:
 
 def make_context(allow_unregistered: bool = False) -> Context:
     ctx = Context(allow_unregistered=allow_unregistered)
-    for d in [Builtin, Func, Arith, Math, MemRef, Scf, Tensor, Vector, LLVM, *xtvm_dialects()]:
+    for d in [Builtin, Func, Arith, Cf, Math, MemRef, Scf, Tensor, Vector, LLVM, *xtvm_dialects()]:
         ctx.load_dialect(d)
     return ctx

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from contextlib import ExitStack
 
-from xdsl.dialects import arith, func, memref, scf, tensor
+from xdsl.dialects import arith, cf, func, memref, scf, tensor
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
@@ -199,10 +199,14 @@ def lower_main(
                 ref.buffer.name_hint = op.result.name_hint or name
                 prologue.insert(ref)
                 env[op.result] = ref.buffer
-            elif isinstance(op, arith.ConstantOp):  # an index of a condition's element
+            elif isinstance(op, arith.ConstantOp):  # a condition's index, an assert's flag
                 new = arith.ConstantOp(op.value, op.result.type)
                 Rewriter.insert_op(new, ip)
                 env[op.result] = new.result
+            elif isinstance(op, cf.AssertOp):  # a branch that could not be built
+                Rewriter.insert_op(cf.AssertOp(env[op.arg], op.msg), ip)
+            elif isinstance(op, tensor.EmptyOp):
+                pass  # the placeholder result of such a branch: nothing is written
             elif isinstance(op, tensor.ExtractOp):
                 load = memref.LoadOp.get(env[op.tensor], [env[i] for i in op.indices])
                 load.res.name_hint = op.result.name_hint
@@ -241,7 +245,7 @@ def lower_main(
             term = region.block.last_op
             assert isinstance(term, scf.YieldOp)
             for value, result in zip(term.arguments, op.results):
-                if env[value] is not env[result]:
+                if not isinstance(value.owner, tensor.EmptyOp) and env[value] is not env[result]:
                     copy(env[value], env[result], at_end)
             branches.append(Region(inner))
         Rewriter.insert_op(scf.IfOp(env[op.cond], [], branches[0], branches[1]), ip)

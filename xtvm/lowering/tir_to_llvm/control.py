@@ -1,5 +1,6 @@
 """Control flow: ``tir.for`` as a header block with the induction variable as a block
-argument (a phi), ``scf.if`` as ``cond_br``, ``tir.call`` / ``tir.return``.
+argument (a phi), ``scf.if`` as ``cond_br``, ``tir.call`` / ``tir.return``, and in the entry
+``cf.assert`` as a ``cond_br`` to an error-status return.
 
 Loop kinds: ``serial``, ``unrolled`` (LLVM's O3 unroller decides) and ``vectorized`` loops
 that ``tir-vectorize`` left alone become plain loops; ``parallel`` loops are outlined
@@ -8,7 +9,7 @@ that ``tir-vectorize`` left alone become plain loops; ``parallel`` loops are out
 
 from __future__ import annotations
 
-from xdsl.dialects import llvm, scf
+from xdsl.dialects import cf, llvm, scf
 from xdsl.dialects.builtin import i32, i64
 from xdsl.ir import SSAValue
 
@@ -64,6 +65,23 @@ def _if(fl: FuncLowering, op: scf.IfOp) -> None:
         fl.lower_ops(op.false_region.block)
         fl.emit(llvm.BrOp(merge))
     fl.block = merge
+
+
+# the status the entry returns when a branch the compiler could not build is taken
+ASSERT_STATUS = 2
+
+
+@lowers(cf.AssertOp)
+def _assert(fl: FuncLowering, op: cf.AssertOp) -> None:
+    """In the entry: return ``ASSERT_STATUS`` when the condition is false."""
+    if not fl.returns_status:
+        raise CompileError(f"@{fl.name}: cf.assert is only supported in the entry function")
+    ok = fl.new_block()
+    fail = fl.new_block()
+    fl.emit(llvm.CondBrOp(fl.get(op.arg), ok, [], fail, []))
+    fl.block = fail
+    fl.emit(llvm.ReturnOp(fl.const(ASSERT_STATUS, i32)))
+    fl.block = ok
 
 
 @lowers(tir.CallOp)
