@@ -32,6 +32,7 @@ from xtvm.dialects.relay.bitwise import (
 )
 from xtvm.dialects.relay.control import IfOp
 from xtvm.dialects.relay.conv_transpose import Conv2dTransposeOp
+from xtvm.dialects.relay.dynamic import DYNAMIC_OPS
 from xtvm.dialects.relay.einsum import EinsumOp
 from xtvm.dialects.relay.elementwise import (
     AddOp,
@@ -48,6 +49,7 @@ from xtvm.dialects.relay.elementwise import (
     TanhOp,
     UnaryOp,
 )
+from xtvm.dialects.relay.functional import CallOp, FnOp, LetOp, TupleGetOp, TupleOp
 from xtvm.dialects.relay.fused import FusedOp, YieldOp
 from xtvm.dialects.relay.image import DepthToSpaceOp, PadOp, ResizeOp, SpaceToDepthOp
 from xtvm.dialects.relay.indexing import (
@@ -245,6 +247,12 @@ Relay = Dialect(
         FusedOp,
         YieldOp,
         IfOp,
+        *DYNAMIC_OPS,
+        TupleOp,
+        TupleGetOp,
+        LetOp,
+        FnOp,
+        CallOp,
     ],
     [],
 )
@@ -360,6 +368,11 @@ __all__ = [
     "FusedOp",
     "YieldOp",
     "IfOp",
+    "TupleOp",
+    "TupleGetOp",
+    "LetOp",
+    "FnOp",
+    "CallOp",
     "broadcast_shapes",
     "dense_to_numpy",
     "element_type_of",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import StringAttr, TensorType
+from xdsl.dialects.builtin import FunctionType, StringAttr, TensorType, TupleType
 from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -105,20 +105,22 @@ class FusedOp(IRDLOperation):
         return op
 
 
-def _if_op() -> type[IRDLOperation]:
+def _region_ops() -> tuple[type[IRDLOperation], ...]:
     from xtvm.dialects.relay.control import IfOp
+    from xtvm.dialects.relay.functional import FnOp, LetOp
 
-    return IfOp
+    return (IfOp, LetOp, FnOp)
 
 
 @irdl_op_definition
 class YieldOp(IRDLOperation):
-    """Ends a ``relay.fused`` group or a ``relay.if`` region with its result values."""
+    """Ends a ``relay.fused`` group or a ``relay.if``/``relay.let``/``relay.fn`` region with its
+    result values (tuples and function values too: the let form passes them around)."""
 
     name = "relay.yield"
-    values = var_operand_def(TensorType)
-    # lazy: relay.if (control.py) imports this class
-    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(FusedOp, _if_op()), Pure()))
+    values = var_operand_def(TensorType | TupleType | FunctionType)
+    # lazy: relay.if (control.py) and relay.let/relay.fn (functional.py) import this class
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(FusedOp, *_region_ops()), Pure()))
     assembly_format = "($values^ `:` type($values))? attr-dict"
 
     def __init__(self, *values: SSAValue):
