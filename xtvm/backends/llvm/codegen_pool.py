@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from xtvm.backends.llvm.toolchain import c_compiler, run_linker
 from xtvm.errors import CompileError
@@ -80,6 +81,9 @@ class _Worker:
 
     def __init__(self) -> None:
         env = {**os.environ, "XTVM_CODEGEN_JOBS": "1", "PYTHONUNBUFFERED": "1"}
+        # the worker imports this very xtvm, even when it is not installed but on sys.path
+        root = str(Path(__file__).resolve().parents[3])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "xtvm.backends.llvm.codegen_worker"],
             stdin=subprocess.PIPE,
