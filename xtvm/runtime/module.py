@@ -27,6 +27,7 @@ import numpy as np
 
 from xtvm.errors import InputError, XTVMError
 from xtvm.runtime.dtypes import dtype_name, same_bits, storage_dtype
+from xtvm.runtime.dynamic import DynamicOutputs
 from xtvm.runtime.profile import ProfileCounters, ProfileReport, make_report
 
 ALIGNMENT = 64
@@ -93,6 +94,8 @@ class Module:
         self.library_path: str | None = None  # set by runtime.load
         self._inputs = [self._norm_info(i) for i in self.metadata.get("inputs", [])]
         self._outputs = [self._norm_info(o) for o in self.metadata.get("outputs", [])]
+        # outputs with a data-dependent length: count outputs hidden, results sliced
+        self._dynamic = DynamicOutputs(self._outputs)
         nbytes = int(self.metadata.get("workspace_bytes", 0))
         # Allocated once: intermediates live here across calls (not thread-safe).
         self._workspace = aligned_empty((max(nbytes, ALIGNMENT),), np.uint8)
@@ -130,8 +133,9 @@ class Module:
 
     @property
     def output_info(self) -> list[dict[str, Any]]:
-        """``[{"name", "shape", "dtype"}]`` of the outputs, in return order."""
-        return [dict(o) for o in self._outputs]
+        """``[{"name", "shape", "dtype"}]`` of the outputs, in return order; an output whose
+        length depends on the data also has ``dynamic_axis`` (``shape`` is then its bound)."""
+        return self._dynamic.info(self._outputs)
 
     @property
     def workspace_bytes(self) -> int:
@@ -245,7 +249,7 @@ class Module:
 
     def run(self, inputs: Mapping[str, Any] | Sequence[Any]) -> list[np.ndarray]:
         """Run once; ``inputs`` is a dict name->array or a list in signature order."""
-        return self._invoke(self._bind(inputs))
+        return self._dynamic.finish(self._invoke(self._bind(inputs)))
 
     def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | tuple[np.ndarray, ...]:
         """``m(x, y)`` or ``m(x=..., y=...)``: one array for one output, else a tuple."""

@@ -26,6 +26,7 @@ from xdsl.utils.exceptions import VerifyException
 from xtvm.dialects.relay import element_type_of, shape_of, tensor_type
 from xtvm.errors import ModelError, UnsupportedOperatorError
 from xtvm.frontend.onnx.context import ConversionContext, node_label, normalize_array
+from xtvm.frontend.onnx.dynamic import DynamicValues
 from xtvm.frontend.onnx.half import HalfValues, widen_initializer
 from xtvm.frontend.onnx.registry import DEFAULT_DOMAINS, check_opset, lookup
 from xtvm.frontend.onnx.shapes import (
@@ -198,6 +199,8 @@ class _GraphImporter:
         self.ctx = ConversionContext(Builder(InsertPoint.at_end(self.block)), opset)
         self.ctx.convert_subgraph = self.convert_subgraph
         self.half = HalfValues()  # float16/bfloat16 values: half.py says how they are computed
+        self.dynamic = DynamicValues()  # data-dependent lengths: dynamic.py says how
+        self.dynamic.attach(self.ctx)
 
     def run(self) -> ModuleOp:
         block = self.block
@@ -235,6 +238,11 @@ class _GraphImporter:
             self.half.result(self.ctx, o.name, self._value(o.name)) for o in self.graph.output
         ]
         check_declared_outputs(self.graph.output, [shape_of(v) for v in results])
+        out_names = [o.name for o in self.graph.output]
+        counts, count_names = self.dynamic.count_outputs(
+            [self._value(n) for n in out_names], out_names
+        )
+        results += counts
         block.add_op(func.ReturnOp(*results))
         _erase_dead_ops(block)
 
@@ -246,7 +254,7 @@ class _GraphImporter:
             (arg_types, [v.type for v in results]),
             Region(block),
             arg_attrs=names([vi.name for vi in self.inputs]),
-            res_attrs=names([o.name for o in self.graph.output]),
+            res_attrs=names(out_names + count_names),
         )
         return ModuleOp([main])
 
@@ -293,6 +301,7 @@ class _GraphImporter:
         assert fn is not None  # _check_supported ran first
         inputs = self.half.inputs(ctx, node, [self._value(n) if n else None for n in node.input])
         attrs = {a.name: _attr_value(a) for a in node.attribute}
+        self.dynamic.check_consumer(ctx, node, inputs)
         try:
             out = self.half.cast(ctx, node, inputs)
             if out is None:
@@ -302,6 +311,7 @@ class _GraphImporter:
         except (VerifyException, ValueError) as e:
             raise ModelError(f"{ctx.label}: {one_line(e)}") from e
         results = self.half.outputs(ctx, node, [out] if isinstance(out, SSAValue) else list(out))
+        self.dynamic.propagate(ctx, node, attrs, inputs, results)
         for j, name in enumerate(node.output):
             if not name:
                 continue

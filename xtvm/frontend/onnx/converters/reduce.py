@@ -19,6 +19,7 @@ from xtvm.dialects import relay
 from xtvm.dialects.relay import shape_of
 from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.converters.common import normalize_axis, reshape
+from xtvm.frontend.onnx.converters.dynamic_shape import topk_runtime_k
 from xtvm.frontend.onnx.registry import converter
 
 Inputs = list[SSAValue | None]
@@ -189,15 +190,18 @@ def topk(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs):
     x = ins[0]
     assert x is not None
     s = shape_of(x)
-    ks = ctx.ints(ins[1] if len(ins) > 1 else None, "K")
+    axis = normalize_axis(ctx, int(attrs.get("axis", -1)), len(s))
+    largest = _flag(ctx, attrs, "largest", 1)
+    _flag(ctx, attrs, "sorted", 1)
+    k_in = ins[1] if len(ins) > 1 else None
+    if k_in is not None and not ctx.is_constant(k_in):  # a data-dependent output length
+        return topk_runtime_k(ctx, x, k_in, axis, largest)
+    ks = ctx.ints(k_in, "K")
     if len(ks) != 1:
         raise ctx.error(f"K must hold one value, got {ks}")
-    axis = normalize_axis(ctx, int(attrs.get("axis", -1)), len(s))
     k = ks[0]
     if not 0 <= k <= s[axis]:
         raise ctx.error(f"K={k} is outside [0, {s[axis]}] (the size of axis {axis})")
-    largest = _flag(ctx, attrs, "largest", 1)
-    _flag(ctx, attrs, "sorted", 1)
     values = ctx.emit(relay.TopKOp(x, k, axis, largest, "values"))
     indices = ctx.emit(relay.TopKOp(x, k, axis, largest, "indices"))
     return [values, indices]

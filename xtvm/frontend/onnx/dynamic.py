@@ -1,0 +1,255 @@
+"""Tensors whose length along one axis depends on the data: bounded buffers plus a count.
+
+NonZero, Compress, Unique, NonMaxSuppression and TopK with a run-time ``k`` produce a tensor
+of static *bound* shape whose first ``count`` entries along one axis are real (``count`` is
+an int64 scalar relay value computed next to it). The importer records that pair
+(``Bounded``) per SSA value and, node by node, either carries it to the consumer's result
+(``CONSUMERS`` below: the consumer runs over the whole bound, padding included, and its
+result is real up to the same count along the mapped axis) or stops with a ModelError naming
+the op. At the graph's outputs each bounded tensor gets its count as an extra ``@main``
+result named ``xtvm.count:<axis>:<name>``; the runtime reads it and returns the real-size
+slice (``xtvm/runtime/dynamic.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from onnx import NodeProto
+from xdsl.ir import SSAValue
+
+from xtvm.dialects import relay
+from xtvm.dialects.relay import shape_of
+from xtvm.errors import ModelError
+from xtvm.frontend.onnx.context import ConversionContext
+from xtvm.runtime.dynamic import COUNT_PREFIX
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """Real length of ``value`` along ``axis`` is the int64 scalar ``count``."""
+
+    axis: int
+    count: SSAValue
+
+
+Infos = list[Bounded | None]
+Rule = Callable[
+    [NodeProto, dict[str, Any], Sequence[SSAValue | None], Infos, Sequence[SSAValue]], Infos
+]
+
+ELEMENTWISE = frozenset(
+    "Abs Acos Acosh Add And Asin Asinh Atan Atanh BitShift BitwiseAnd BitwiseNot BitwiseOr "
+    "BitwiseXor Cast CastLike Ceil Celu Clip Cos Cosh Div Elu Equal Erf Exp Floor Gelu Greater "
+    "GreaterOrEqual HardSigmoid HardSwish Identity IsInf IsNaN LeakyRelu Less LessOrEqual Log "
+    "Max Min Mish Mod Mul Neg Not Or Pow PRelu Reciprocal Relu Round Selu Sigmoid Sign Sin "
+    "Sinh Softplus Softsign Sqrt Sub Sum Tan Tanh ThresholdedRelu Where Xor".split()
+)
+RESHAPES = frozenset({"Reshape", "Squeeze", "Unsqueeze", "Flatten"})
+
+
+def dynamic_values(ctx: ConversionContext) -> DynamicValues:
+    """The importer's table of bounded values (converters register their outputs in it)."""
+    table = getattr(ctx, "dynamic_values", None)
+    if not isinstance(table, DynamicValues):
+        raise ctx.error("data-dependent output shapes need the ONNX importer's context")
+    return table
+
+
+class DynamicValues:
+    """Bounded values of one import, keyed by SSA value."""
+
+    def __init__(self) -> None:
+        self.info: dict[SSAValue, Bounded] = {}
+
+    def attach(self, ctx: ConversionContext) -> None:
+        # the context is the frontend's shared object; the table rides on it for converters
+        ctx.dynamic_values = self  # type: ignore[attr-defined]
+
+    def mark(self, ctx: ConversionContext, value: SSAValue, axis: int, count: SSAValue) -> SSAValue:
+        """Record ``value`` as real up to ``count`` along ``axis``; a count known at import
+        time slices it to a static tensor instead."""
+        if ctx.is_constant(count):
+            n = int(ctx.const_value(count, "count").reshape(-1)[0])
+            s = shape_of(value)
+            if n == s[axis]:
+                return value
+            out = tuple(n if d == axis else e for d, e in enumerate(s))
+            return ctx.emit(relay.StridedSliceOp(value, [0] * len(s), [1] * len(s), out))
+        self.info[value] = Bounded(axis, count)
+        return value
+
+    def check_consumer(
+        self, ctx: ConversionContext, node: NodeProto, inputs: Sequence[SSAValue | None]
+    ) -> None:
+        """Raise before converting a node that cannot take a bounded input."""
+        if node.op_type in CONSUMERS:
+            return
+        for v in inputs:
+            if v is not None and v in self.info:
+                raise ctx.error(
+                    f"{node.op_type} cannot take a tensor with a data-dependent length (an "
+                    "output of NonZero, Compress, Unique, NonMaxSuppression or TopK with a "
+                    f"run-time k); ops that can: {', '.join(sorted(CONSUMERS))}"
+                )
+
+    def propagate(
+        self,
+        ctx: ConversionContext,
+        node: NodeProto,
+        attrs: dict[str, Any],
+        inputs: Sequence[SSAValue | None],
+        results: Sequence[SSAValue],
+    ) -> None:
+        """Record which results of a converted consumer are bounded, and along which axis."""
+        infos: Infos = [self.info.get(v) if v is not None else None for v in inputs]
+        if not any(infos):
+            return
+        try:
+            out = CONSUMERS[node.op_type](node, attrs, inputs, infos, results)
+        except _Refused as e:
+            raise ctx.error(f"{node.op_type}: {e}") from None
+        for v, b in zip(results, out):
+            if b is not None and v not in self.info:
+                self.info[v] = b
+
+    def count_outputs(
+        self, values: Sequence[SSAValue], names: Sequence[str]
+    ) -> tuple[list[SSAValue], list[str]]:
+        """The extra ``@main`` results (counts) and their names for the bounded outputs."""
+        extra, extra_names = [], []
+        for v, name in zip(values, names):
+            b = self.info.get(v)
+            if b is not None:
+                extra.append(b.count)
+                extra_names.append(f"{COUNT_PREFIX}{b.axis}:{name}")
+        return extra, extra_names
+
+
+class _Refused(ModelError):
+    """A consumer whose bounded input it cannot carry (message completed by the caller)."""
+
+
+def _one(infos: Infos) -> tuple[int, Bounded]:
+    found = [(k, b) for k, b in enumerate(infos) if b is not None]
+    if len(found) != 1:
+        raise _Refused("more than one input has a data-dependent length")
+    return found[0]
+
+
+def _elementwise(node, attrs, inputs, infos, results) -> Infos:
+    out_shape = shape_of(results[0])
+    rank = len(out_shape)
+    axis, count = None, None
+    for v, b in zip(inputs, infos):
+        if v is None:
+            continue
+        s = shape_of(v)
+        if b is not None:
+            a = b.axis + rank - len(s)
+            if axis is not None and (a != axis or b.count is not count):
+                raise _Refused("its inputs have different data-dependent lengths")
+            if s[b.axis] != out_shape[a]:
+                raise _Refused("a data-dependent axis cannot broadcast")
+            axis, count = a, b.count
+    assert axis is not None and count is not None
+    for v, b in zip(inputs, infos):
+        if v is None or b is not None:
+            continue
+        s = shape_of(v)
+        d = axis - (rank - len(s))
+        if d >= 0 and s[d] != 1:
+            raise _Refused("an input of static length meets a data-dependent axis")
+    if node.op_type in ("Div", "Mod") and infos[1] is not None and len(inputs) > 1:
+        raise _Refused("a divisor with a data-dependent length would divide by its padding")
+    return [Bounded(axis, count) for _ in results]
+
+
+def _transpose(node, attrs, inputs, infos, results) -> Infos:
+    b = infos[0]
+    assert b is not None
+    rank = len(shape_of(inputs[0]))  # type: ignore[arg-type]
+    perm = [int(p) for p in attrs.get("perm", reversed(range(rank)))]
+    return [Bounded(perm.index(b.axis), b.count)]
+
+
+def _reshape(node, attrs, inputs, infos, results) -> Infos:
+    k, b = _one(infos)
+    if k != 0:
+        raise _Refused("its shape operand has a data-dependent length")
+    s, out = shape_of(inputs[0]), shape_of(results[0])  # type: ignore[arg-type]
+    before, after = math.prod(s[: b.axis]), math.prod(s[b.axis + 1 :])
+    for d, e in enumerate(out):
+        if e == s[b.axis] and math.prod(out[:d]) == before and math.prod(out[d + 1 :]) == after:
+            return [Bounded(d, b.count)]
+    raise _Refused("it would merge or split the data-dependent axis")
+
+
+def _gather(node, attrs, inputs, infos, results) -> Infos:
+    k, b = _one(infos)
+    data_rank = len(shape_of(inputs[0]))  # type: ignore[arg-type]
+    axis = int(attrs.get("axis", 0)) % data_rank
+    idx_rank = len(shape_of(inputs[1]))  # type: ignore[arg-type]
+    if k == 1:
+        return [Bounded(axis + b.axis, b.count)]
+    if b.axis == axis:
+        raise _Refused("gathering along the data-dependent axis is not supported")
+    return [Bounded(b.axis if b.axis < axis else b.axis + idx_rank - 1, b.count)]
+
+
+def _gather_nd(node, attrs, inputs, infos, results) -> Infos:
+    k, b = _one(infos)
+    idx_rank = len(shape_of(inputs[1]))  # type: ignore[arg-type]
+    if k != 1 or int(attrs.get("batch_dims", 0)) != 0 or b.axis == idx_rank - 1:
+        raise _Refused("only indices with a data-dependent leading axis are supported")
+    return [Bounded(b.axis, b.count)]
+
+
+def _const_ints(v: SSAValue | None) -> list[int] | None:
+    if v is None or not isinstance(v.owner, relay.ConstantOp):
+        return None
+    return [int(x) for x in v.owner.to_numpy().reshape(-1)]
+
+
+def _slice(node, attrs, inputs, infos, results) -> Infos:
+    k, b = _one(infos)
+    if k != 0:
+        raise _Refused("its starts/ends/axes/steps have a data-dependent length")
+    s = shape_of(inputs[0])  # type: ignore[arg-type]
+    ops = list(inputs) + [None] * 5
+    starts = attrs.get("starts") or _const_ints(ops[1])
+    ends = attrs.get("ends") or _const_ints(ops[2])
+    axes = attrs.get("axes") or _const_ints(ops[3]) or list(range(len(starts or [])))
+    steps = _const_ints(ops[4]) or [1] * len(axes)
+    if starts is None or ends is None:
+        raise _Refused("run-time starts/ends")
+    for a, lo, hi, st in zip(axes, starts, ends, steps):
+        if int(a) % len(s) == b.axis and not (st == 1 and lo == 0 and hi >= s[b.axis]):
+            raise _Refused("slicing along the data-dependent axis is not supported")
+    return [Bounded(b.axis, b.count)]
+
+
+def _concat(node, attrs, inputs, infos, results) -> Infos:
+    rank = len(shape_of(results[0]))
+    axis = int(attrs.get("axis", 0)) % rank
+    counts = {id(b.count) for b in infos if b is not None}
+    first = next(b for b in infos if b is not None)
+    if any(b is None for b in infos) or len(counts) != 1 or first.axis == axis:
+        raise _Refused("only inputs sharing one data-dependent length, joined along another axis")
+    return [first]
+
+
+CONSUMERS: dict[str, Rule] = {
+    **dict.fromkeys(ELEMENTWISE, _elementwise),
+    **dict.fromkeys(RESHAPES, _reshape),
+    "Transpose": _transpose,
+    "Gather": _gather,
+    "GatherND": _gather_nd,
+    "Slice": _slice,
+    "Concat": _concat,
+}
+
+__all__ = ["COUNT_PREFIX", "CONSUMERS", "Bounded", "DynamicValues", "dynamic_values"]

@@ -1,0 +1,108 @@
+"""Stream compaction without sequential loops: mask positions and Unique as reductions.
+
+The tensor-expression language has no loop-carried state, so "the j-th true entry" is found
+by counting: each entry's rank is the number of kept entries before it, and output ``j`` sums
+the (single) kept entry whose rank is ``j``. That is ``n * n`` work per output, as TopK's
+ranking in ``sort.py``; entries past the real count come out as zeros, which keeps them
+valid indices for a consumer that runs over the whole bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.dialects.builtin import IndexType, i64
+
+from xtvm.topi.builder import Tensor
+from xtvm.topi.expr import Expr, const
+from xtvm.topi.intrin import cast, clamp, min_, select, sum_
+
+Pair = Callable[[Expr, Expr], Expr]
+
+
+def _count(cond: Expr) -> Expr:
+    return select(cond, const(1, i64), const(0, i64))
+
+
+def mask_positions(mask: Tensor, name: str = "mask_positions") -> Tensor:
+    """``[n] i1 -> [n] i64``: ascending positions of the true entries, then zeros."""
+    (n,) = mask.shape
+    kb = mask.builder
+    rank = kb.compute(
+        (n,), lambda i: sum_(lambda r: _count((r < i) & mask[r]), (n,)), f"{name}_rank"
+    )
+
+    def pick(j: Expr) -> Expr:
+        want = cast(j, i64)
+        return sum_(lambda r: select(mask[r] & rank[r].eq(want), cast(r, i64), const(0, i64)), (n,))
+
+    return kb.compute((n,), pick, name, tag="compaction")
+
+
+def _row_relations(x: Tensor, name: str) -> tuple[Pair, Pair]:
+    """``same(a, b)`` and ``less(a, b)`` (lexicographic) between rows ``a`` and ``b``."""
+    n, m = x.shape
+    if m == 1:
+        return (lambda a, b: x[a, 0].eq(x[b, 0])), (lambda a, b: x[a, 0] < x[b, 0])
+    kb = x.builder
+
+    def first_diff(a: Expr, b: Expr) -> Expr:
+        return min_(
+            lambda k: select(x[a, k].ne(x[b, k]), cast(k, i64), const(m, i64)), (m,), dtype=i64
+        )
+
+    diff = kb.compute((n, n), first_diff, f"{name}_first_diff")
+
+    def less(a: Expr, b: Expr) -> Expr:
+        d = diff[a, b]
+        k = cast(clamp(d, 0, m - 1), IndexType())
+        return (d < m) & (x[a, k] < x[b, k])
+
+    return (lambda a, b: diff[a, b].eq(m)), less
+
+
+def unique(x: Tensor, sorted_: bool, output: str, name: str = "unique") -> Tensor:
+    """ONNX Unique over the rows of ``x`` (``[n, m]``): ``output`` is ``indices`` (first
+    occurrences, by value when ``sorted_`` else by position, then zeros), ``inverse``,
+    ``counts`` (then garbage past the count) or ``count`` (a scalar)."""
+    n, _ = x.shape
+    kb = x.builder
+    same, less = _row_relations(x, name)
+    dups = kb.compute(
+        (n,), lambda i: sum_(lambda r: _count((r < i) & same(r, i)), (n,)), f"{name}_dups"
+    )
+
+    def first(r: Expr) -> Expr:
+        return dups[r].eq(0)
+
+    if output == "count":
+        return kb.compute((), lambda: sum_(lambda r: _count(first(r)), (n,)), name)
+
+    def before(r: Expr, i: Expr) -> Expr:
+        return less(r, i) if sorted_ else r < i
+
+    rank = kb.compute(
+        (n,), lambda i: sum_(lambda r: _count(first(r) & before(r, i)), (n,)), f"{name}_rank"
+    )
+    if output == "inverse":
+
+        def inverse(i: Expr) -> Expr:
+            return sum_(lambda r: select(first(r) & same(r, i), rank[r], const(0, i64)), (n,))
+
+        return kb.compute((n,), inverse, name, tag="compaction")
+
+    def pick(j: Expr) -> Expr:
+        want = cast(j, i64)
+        return sum_(
+            lambda r: select(first(r) & rank[r].eq(want), cast(r, i64), const(0, i64)), (n,)
+        )
+
+    indices = kb.compute((n,), pick, name if output == "indices" else f"{name}_indices")
+    if output == "indices":
+        return indices
+
+    def counts(j: Expr) -> Expr:
+        row = cast(clamp(indices[j], 0, n - 1), IndexType())
+        return sum_(lambda r: _count(same(r, row)), (n,))
+
+    return kb.compute((n,), counts, name, tag="compaction")
