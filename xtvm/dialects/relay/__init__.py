@@ -33,7 +33,6 @@ from xtvm.dialects.relay.bitwise import (
 from xtvm.dialects.relay.control import IfOp
 from xtvm.dialects.relay.conv_transpose import Conv2dTransposeOp
 from xtvm.dialects.relay.dynamic import DYNAMIC_OPS
-from xtvm.dialects.relay.dynamic import DYNAMIC_OPS
 from xtvm.dialects.relay.einsum import EinsumOp
 from xtvm.dialects.relay.elementwise import (
     AddOp,
@@ -248,7 +247,6 @@ Relay = Dialect(
         FusedOp,
         YieldOp,
         IfOp,
-        *DYNAMIC_OPS,
         *DYNAMIC_OPS,
         TupleOp,
         TupleGetOp,
