@@ -223,3 +223,64 @@ def test_unsupported_op_inside_a_branch_is_reported() -> None:
     )
     with pytest.raises(xtvm.errors.UnsupportedOperatorError, match="NoSuchOp"):
         xtvm.from_onnx(model)
+
+
+def test_branch_unbuildable_at_bound_shapes_fails_only_when_taken() -> None:
+    """A branch ill-typed at the bound shapes (a reshape of 6 elements to [4, -1]) compiles
+    to an error status: the other branch still runs, taking this one raises."""
+    shape = h.make_tensor("shape", T.INT64, [2], [4, -1])
+    then_g = h.make_graph(
+        [h.make_node("Reshape", ["x", "shape"], ["t"])],
+        "then",
+        [],
+        [h.make_tensor_value_info("t", F, ["a", "b"])],
+    )
+    else_g = _graph("else", [h.make_node("Exp", ["x"], ["e"])], ["e"])
+    model = _model(
+        [h.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g)],
+        [_vi("x", [2, 3]), _vi("c", [], T.BOOL)],
+        [h.make_tensor_value_info("y", F, ["a", "b"])],
+        [shape],
+    )
+    with pytest.warns(UserWarning, match="then_branch cannot be compiled"):
+        mod = xtvm.from_onnx(model)
+    lib = xtvm.build(mod)
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_allclose(lib.run({"x": x, "c": np.array(False)})[0], np.exp(x), rtol=1e-6)
+    with pytest.raises(xtvm.errors.XTVMError, match="status 2"):
+        lib.run({"x": x, "c": np.array(True)})
+
+
+def test_branches_share_workspace() -> None:
+    """Intermediates of the two branches never coexist, so they share workspace: one
+    [64, 64] float buffer (16 KiB) serves both; both outcomes still match onnxruntime."""
+    shape = (64, 64)
+    then_g = _graph(
+        "then",
+        [h.make_node("Softmax", ["x"], ["s"]), h.make_node("Softmax", ["s"], ["t"])],
+        ["t"],
+        shape,
+    )
+    else_g = _graph(
+        "else",
+        [h.make_node("LogSoftmax", ["x"], ["l"]), h.make_node("Softmax", ["l"], ["u"])],
+        ["u"],
+        shape,
+    )
+    model = _model(
+        [h.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g)],
+        [_vi("x", list(shape)), _vi("c", [], T.BOOL)],
+        [_vi("y", list(shape))],
+    )
+    mod = xtvm.from_onnx(model)
+    ctx = make_context()
+    for p in parse_pipeline("relay-fold-constant,relay-fuse-ops,convert-relay-to-te"):
+        p.apply(ctx, mod)
+    for p in parse_pipeline("convert-te-to-tir"):
+        p.apply(ctx, mod)
+    entry = next(
+        o for o in mod.walk() if o.name == "tir.prim_func" and "xtvm.entry" in o.attributes
+    )
+    assert entry.attributes["xtvm.workspace_bytes"].value.data == 64 * 64 * 4
+    x = RNG.standard_normal(shape).astype(np.float32)
+    _compare(model, [{"x": x, "c": np.array(v)} for v in (True, False)])

@@ -33,7 +33,8 @@ def test_models_and_input_shapes() -> None:
     names = [m.name for _, m in rm.models()]
     assert len(names) == len(set(names))
     assert any(m.quick and not m.known_issue for _, m in rm.models())
-    assert any(m.quick and m.known_issue for _, m in rm.models())  # the error row in --quick
+    # a model that cannot compile stays listed with its known_issue (an error row); the
+    # Silero VAD models, the last ones, compile since ONNX If is supported
     for _, m in rm.models():
         assert re.fullmatch(r"[a-z0-9_]+", m.name), m.name
         assert m.member.endswith(".onnx")

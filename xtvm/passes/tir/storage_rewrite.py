@@ -10,7 +10,7 @@ needs the memory of the largest, not of all three. Two buffers live in the same 
 never share a slot, so buffers that are live together still never alias.
 
 With ``hoist-scratch`` (the default), heap slots of kernels that only the entry function
-calls become extra buffer arguments; the entry passes each call a
+calls (at its top level or in its ``scf.if`` branches) become extra buffer arguments; the entry passes each call a
 ``tir.workspace_buffer`` placed first-fit among the intermediates live at that call, and
 ``xtvm.workspace_bytes`` grows to cover them. Heap scratch is then allocated once per
 loaded module instead of ``aligned_alloc``/``free`` on every call (tens of MB per inference
@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
+from xdsl.dialects import scf
 from xdsl.dialects.builtin import FunctionType, IntegerAttr, MemRefType, ModuleOp, i8, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -132,8 +133,16 @@ def _rewrite_kernel(f: tir.PrimFuncOp, hoist: bool) -> list[MemRefType]:
     return new_args
 
 
+def _entry_call(op: Operation, entry: tir.PrimFuncOp) -> bool:
+    """A call at the entry's top level or inside its ``scf.if`` branches (not in a loop)."""
+    parent = op.parent_op()
+    while isinstance(parent, scf.IfOp):
+        parent = parent.parent_op()
+    return parent is entry
+
+
 def _hoistable(module: ModuleOp, entry: tir.PrimFuncOp | None) -> set[str]:
-    """Kernels called only by top-level ``tir.call``s of the entry function."""
+    """Kernels called only by ``tir.call``s of the entry function (top level or branches)."""
     if entry is None:
         return set()
     called: set[str] = set()
@@ -141,7 +150,7 @@ def _hoistable(module: ModuleOp, entry: tir.PrimFuncOp | None) -> set[str]:
     for op in module.walk():
         if isinstance(op, tir.CallOp):
             name = op.callee.root_reference.data
-            (called if op.parent_op() is entry else elsewhere).add(name)
+            (called if _entry_call(op, entry) else elsewhere).add(name)
     return called - elsewhere
 
 
@@ -159,9 +168,12 @@ def _place_scratch(entry: tir.PrimFuncOp, scratch: dict[str, list[MemRefType]]) 
                 spans.append((min(pos), max(pos), off, off + buffer_bytes(op.buffer.type)))  # type: ignore[arg-type]
     attr = entry.attributes.get("xtvm.workspace_bytes")
     total = attr.value.data if isinstance(attr, IntegerAttr) else 0
-    for n, op in enumerate(ops):
-        if not isinstance(op, tir.CallOp):
-            continue
+    # a call inside an scf.if counts at the conditional's position: every buffer used in
+    # either branch is busy there (conservative, and both branches' views stay apart)
+    calls = [
+        (index[_top_level(op, entry)], op) for op in entry.walk() if isinstance(op, tir.CallOp)
+    ]
+    for n, op in calls:
         types = scratch.get(op.callee.root_reference.data)
         if not types:
             continue
