@@ -30,7 +30,7 @@ def normalize_array(array: np.ndarray, what: str) -> np.ndarray:
     """Floats become float32 (the compute type); int32/int16/int8/uint8/uint16 stay (graph
     inputs and quantized weights have those types), other integers become int64."""
     arr = np.asarray(array)
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind == "f" or arr.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: kind V
         return arr.astype(np.float32, copy=False)
     if arr.dtype in (np.int32, np.int16, np.int8, np.uint8, np.uint16):
         return arr

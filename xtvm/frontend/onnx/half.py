@@ -144,7 +144,11 @@ class HalfValues:
         """A graph output: half values leave in their half type."""
         if name not in self.kind:
             return value
-        return _emit_cast(ctx, value, HALF_TYPES[self.kind[name]])
+        dtype = HALF_TYPES[self.kind[name]]
+        if ctx.is_constant(value):  # folding the cast would normalize it back to float32
+            arr = ctx.const_value(value, f"output '{name}'").astype(dtype)
+            return ctx.emit(relay.ConstantOp.from_numpy(arr))
+        return _emit_cast(ctx, value, dtype)
 
     def graph_input(self, ctx: ConversionContext, arg: SSAValue) -> SSAValue:
         """A half graph input, widened to the float32 compute type."""

@@ -28,6 +28,7 @@ from xdsl.dialects.builtin import (
     AnyFloat,
     ArrayAttr,
     BFloat16Type,
+    DenseIntOrFPElementsAttr,
     DictionaryAttr,
     IntegerAttr,
     IntegerType,
@@ -35,6 +36,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     Signedness,
     StringAttr,
+    TensorType,
     UnitAttr,
     i32,
 )
@@ -45,7 +47,7 @@ from xdsl.passes import ModulePass
 from xtvm.dialects import tir
 from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm import arith_ops, control, math_vector, memory, parallel, profile
-from xtvm.lowering.tir_to_llvm.state import PTR, FuncLowering, ModuleState
+from xtvm.lowering.tir_to_llvm.state import PTR, FuncLowering, ModuleState, lower_type
 from xtvm.passes.registry import register_pass
 
 ENTRY_SYMBOL = "xtvm_main"
@@ -100,12 +102,15 @@ def _lower_global(op: tir.GlobalOp) -> llvm.GlobalOp:
     count = 1
     for d in t.get_shape():
         count *= d
+    elt, value = lower_type(t.element_type), op.value
+    if elt != t.element_type and isinstance(value, DenseIntOrFPElementsAttr):
+        value = DenseIntOrFPElementsAttr(TensorType(elt, t.get_shape()), value.data)  # bf16 bits
     return llvm.GlobalOp(
-        llvm.LLVMArrayType(count, t.element_type),
+        llvm.LLVMArrayType(count, elt),
         op.sym_name.data,
         "internal",
         constant=True,
-        value=op.value,
+        value=value,
         alignment=64,
     )
 
