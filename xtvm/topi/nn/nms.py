@@ -83,11 +83,16 @@ def nms(
     for t in range(max(n - 1, 0)):
         prev = keep
 
-        def again(b: Expr, c: Expr, i: Expr, prev: Tensor = prev) -> Expr:
-            hits = sum_(lambda j: _count(prev[b, c, j] & sup[b, i, j] & ahead(b, c, j, i)), (n,))
-            return candidate(b, c, i) & hits.eq(0)
+        def hits(b: Expr, c: Expr, i: Expr, prev: Tensor = prev) -> Expr:
+            return sum_(lambda j: _count(prev[b, c, j] & sup[b, i, j] & ahead(b, c, j, i)), (n,))
 
-        keep = kb.compute((nb, nc, n), again, f"{name}_keep{t + 1}", dtype=i1)
+        hit = kb.compute((nb, nc, n), hits, f"{name}_hits{t + 1}")
+        keep = kb.compute(
+            (nb, nc, n),
+            lambda b, c, i, hit=hit: candidate(b, c, i) & hit[b, c, i].eq(0),
+            f"{name}_keep{t + 1}",
+            dtype=i1,
+        )
 
     limit = kb.compute((), lambda: max_(max_per_class[()], const(0, i64)), f"{name}_limit")
 
