@@ -237,8 +237,13 @@ class _GraphImporter:
         results = [
             self.half.result(self.ctx, o.name, self._value(o.name)) for o in self.graph.output
         ]
-        check_declared_outputs(self.graph.output, [shape_of(v) for v in results])
         out_names = [o.name for o in self.graph.output]
+        static = [  # a data-dependent length is only known at run time: nothing to compare
+            (o, shape_of(v))
+            for o, v in zip(self.graph.output, results)
+            if self._value(o.name) not in self.dynamic.info
+        ]
+        check_declared_outputs([o for o, _ in static], [s for _, s in static])
         counts, count_names = self.dynamic.count_outputs(
             [self._value(n) for n in out_names], out_names
         )
