@@ -1,0 +1,213 @@
+"""Outputs whose length depends on the data (bounded buffer + count), against onnxruntime.
+
+Covers the model shapes exporters emit around NonZero (``torch.nonzero``'s Transpose,
+gathering with the indices, boolean-mask indexing via GatherND), multi-output Unique,
+Compress with a constant condition (folded to a static shape), TopK with a run-time k, the
+typed errors for consumers that cannot take such a tensor, and the runtime's slicing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import xtvm
+from xtvm.errors import ModelError, XTVMError
+from xtvm.runtime.dynamic import DynamicOutputs
+
+ort = pytest.importorskip("onnxruntime")
+
+F, I64 = TensorProto.FLOAT, TensorProto.INT64
+
+
+def _model(nodes, inputs, outputs, inits=(), opset=17) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs],
+        [numpy_helper.from_array(np.asarray(v), n) for n, v in inits],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _compare(model: onnx.ModelProto, feeds_list: list[dict[str, np.ndarray]]) -> None:
+    lib = xtvm.build(xtvm.from_onnx(model))
+    sess = ort.InferenceSession(model.SerializeToString())
+    for feeds in feeds_list:
+        want = sess.run(None, feeds)
+        got = lib.run(feeds)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+def _feeds(shape, seeds=(0, 1, 2), zeros=True) -> list[dict[str, np.ndarray]]:
+    out = [{"x": np.random.default_rng(s).standard_normal(shape).astype(np.float32)} for s in seeds]
+    if zeros:  # nothing positive: every output has length 0
+        out.append({"x": -np.abs(out[0]["x"]) - 1})
+    return out
+
+
+ZERO = [("zero", np.array(0, np.float32))]
+
+
+def test_transpose_of_nonzero_as_torch_nonzero_exports_it() -> None:
+    m = _model(
+        [
+            helper.make_node("Greater", ["x", "zero"], ["m"]),
+            helper.make_node("NonZero", ["m"], ["nz"]),
+            helper.make_node("Transpose", ["nz"], ["y"], perm=[1, 0]),
+        ],
+        [("x", F, [3, 4, 5])],
+        [("y", I64, ["n", 3])],
+        ZERO,
+    )
+    _compare(m, _feeds((3, 4, 5)))
+
+
+def test_gather_with_nonzero_indices_and_elementwise_consumers() -> None:
+    m = _model(
+        [
+            helper.make_node("Greater", ["x", "zero"], ["m"]),
+            helper.make_node("NonZero", ["m"], ["nz"]),
+            helper.make_node("Squeeze", ["nz", "ax0"], ["idx"]),
+            helper.make_node("Gather", ["w", "idx"], ["rows"], axis=0),
+            helper.make_node("Mul", ["rows", "scale"], ["scaled"]),
+            helper.make_node("Add", ["idx", "one"], ["shifted"]),
+        ],
+        [("x", F, [7])],
+        [("scaled", F, ["n", 3]), ("shifted", I64, ["n"])],
+        [
+            *ZERO,
+            ("ax0", np.array([0], np.int64)),
+            ("w", np.arange(21, dtype=np.float32).reshape(7, 3)),
+            ("scale", np.array([1.0, 2.0, 3.0], np.float32)),
+            ("one", np.array(1, np.int64)),
+        ],
+    )
+    _compare(m, _feeds((7,)))
+
+
+def test_boolean_mask_indexing_through_gather_nd() -> None:
+    # x[x > 0] as torch exports it: NonZero -> Transpose -> GatherND
+    m = _model(
+        [
+            helper.make_node("Greater", ["x", "zero"], ["m"]),
+            helper.make_node("NonZero", ["m"], ["nz"]),
+            helper.make_node("Transpose", ["nz"], ["idx"], perm=[1, 0]),
+            helper.make_node("GatherND", ["x", "idx"], ["y"]),
+        ],
+        [("x", F, [4, 6])],
+        [("y", F, ["n"])],
+        ZERO,
+    )
+    _compare(m, _feeds((4, 6)))
+
+
+def test_unique_all_outputs_sorted_and_unsorted() -> None:
+    for sorted_ in (0, 1):
+        m = _model(
+            [helper.make_node("Unique", ["x"], ["y", "i", "inv", "c"], sorted=sorted_)],
+            [("x", F, [10])],
+            [("y", F, ["u"]), ("i", I64, ["u"]), ("inv", I64, [10]), ("c", I64, ["u"])],
+        )
+        rng = np.random.default_rng(sorted_)
+        feeds = [{"x": rng.integers(-3, 3, 10).astype(np.float32)} for _ in range(3)]
+        feeds.append({"x": np.full(10, 2.5, np.float32)})
+        _compare(m, feeds)
+
+
+def test_compress_with_a_constant_condition_is_static() -> None:
+    m = _model(
+        [helper.make_node("Compress", ["x", "cond"], ["y"], axis=1)],
+        [("x", F, [2, 5])],
+        [("y", F, [2, 2])],
+        [("cond", np.array([False, True, False, True], bool))],
+    )
+    lib = xtvm.build(xtvm.from_onnx(m))
+    assert lib.output_info == [{"name": "y", "shape": (2, 2), "dtype": "float32"}]
+    _compare(m, _feeds((2, 5), zeros=False))
+
+
+def test_topk_with_a_runtime_k() -> None:
+    m = _model(
+        [helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=1, largest=0)],
+        [("x", F, [3, 6]), ("k", I64, [1])],
+        [("v", F, [3, "k"]), ("i", I64, [3, "k"])],
+    )
+    x = np.random.default_rng(0).standard_normal((3, 6)).astype(np.float32)
+    _compare(m, [{"x": x, "k": np.array([k], np.int64)} for k in (0, 2, 6)])
+
+
+def test_output_info_marks_the_bound_and_axis() -> None:
+    m = _model(
+        [helper.make_node("NonZero", ["x"], ["y"])],
+        [("x", F, [2, 3])],
+        [("y", I64, [2, "n"])],
+    )
+    lib = xtvm.build(xtvm.from_onnx(m))
+    assert lib.output_info == [{"name": "y", "shape": (2, 6), "dtype": "int64", "dynamic_axis": 1}]
+    got = lib.run({"x": np.array([[0, 1, 0], [2, 0, 3]], np.float32)})[0]
+    np.testing.assert_array_equal(got, [[0, 1, 1], [1, 0, 2]])
+
+
+@pytest.mark.parametrize(
+    ("node", "extra", "word", "shape"),
+    [
+        (helper.make_node("Shape", ["nz"], ["y"]), [], "Shape", [2]),
+        (helper.make_node("ReduceSum", ["nz"], ["y"], keepdims=0), [], "ReduceSum", []),
+        (
+            helper.make_node("Reshape", ["nz", "flat"], ["y"]),
+            [("flat", np.array([-1]))],
+            "Reshape",
+            ["d"],
+        ),
+        (
+            helper.make_node("Slice", ["nz", "s", "e", "a"], ["y"]),
+            [("s", np.array([1])), ("e", np.array([9])), ("a", np.array([1]))],
+            "Slice",
+            [2, "d"],
+        ),
+    ],
+)
+def test_consumers_that_cannot_take_a_bounded_tensor_name_the_op(node, extra, word, shape) -> None:
+    m = _model(
+        [helper.make_node("NonZero", ["x"], ["nz"]), node],
+        [("x", F, [2, 3])],
+        [("y", I64, shape)],
+        [(n, np.asarray(v, np.int64)) for n, v in extra],
+    )
+    with pytest.raises(ModelError, match=word) as info:
+        xtvm.from_onnx(m)
+    assert "\n" not in str(info.value)
+
+
+def test_exported_library_returns_real_sizes(tmp_path) -> None:
+    m = _model(
+        [helper.make_node("NonZero", ["x"], ["y"])],
+        [("x", F, [5])],
+        [("y", I64, [1, "n"])],
+    )
+    path = str(tmp_path / "nz.so")
+    xtvm.build(xtvm.from_onnx(m)).export_library(path)
+    lib = xtvm.runtime.load(path)
+    got = lib.run({"x": np.array([0, 3, 0, 0, 1], np.float32)})[0]
+    np.testing.assert_array_equal(got, [[1, 4]])
+
+
+def test_runtime_rejects_a_bad_count_output_and_a_count_past_the_bound() -> None:
+    good = [
+        {"name": "y", "shape": (4,), "dtype": "int64"},
+        {"name": "xtvm.count:0:y", "shape": (), "dtype": "int64"},
+    ]
+    dyn = DynamicOutputs(good)
+    y = np.arange(4)
+    assert dyn.finish([y, np.array(2)])[0].tolist() == [0, 1]
+    with pytest.raises(XTVMError, match="outside"):
+        dyn.finish([y, np.array(5)])
+    with pytest.raises(XTVMError, match="bad count output"):
+        DynamicOutputs([good[0], {"name": "xtvm.count:0:z", "shape": (), "dtype": "int64"}])
