@@ -284,3 +284,39 @@ def test_branches_share_workspace() -> None:
     assert entry.attributes["xtvm.workspace_bytes"].value.data == 64 * 64 * 4
     x = RNG.standard_normal(shape).astype(np.float32)
     _compare(model, [{"x": x, "c": np.array(v)} for v in (True, False)])
+
+
+def test_nested_result_yielded_twice_by_the_outer_branch() -> None:
+    """The outer then branch yields the inner If's result twice (one output buffer, one
+    copy); the else branch yields an outer input and a computed value. Numpy reference:
+    onnxruntime 1.2x returns wrong numbers for this graph."""
+    inner = h.make_node(
+        "If",
+        ["d"],
+        ["n"],
+        then_branch=_graph("it", [h.make_node("Abs", ["x"], ["ia"])], ["ia"]),
+        else_branch=_graph("ie", [h.make_node("Neg", ["x"], ["ib"])], ["ib"]),
+    )
+    else_g = _graph(
+        "e",
+        [h.make_node("Exp", ["x"], ["ex"]), h.make_node("Identity", ["x"], ["xi"])],
+        ["xi", "ex"],
+    )
+    outer = h.make_node(
+        "If", ["c"], ["y", "z"], then_branch=_graph("t", [inner], ["n", "n"]), else_branch=else_g
+    )
+    model = _model(
+        [outer, h.make_node("Add", ["y", "z"], ["w"])],
+        [_vi("x", [2, 3]), _vi("c", [], T.BOOL), _vi("d", [], T.BOOL)],
+        [_vi("y", [2, 3]), _vi("w", [2, 3])],
+    )
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    for opt in (0, 3):
+        lib = xtvm.build(xtvm.from_onnx(model), opt_level=opt)
+        for c in (True, False):
+            for d in (True, False):
+                n = np.abs(x) if d else -x
+                want = (n, 2 * n) if c else (x, x + np.exp(x))
+                got = lib.run({"x": x, "c": np.array(c), "d": np.array(d)})
+                for g, ref in zip(got, want, strict=True):
+                    np.testing.assert_allclose(g, ref, rtol=1e-5, atol=1e-6)
