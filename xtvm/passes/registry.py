@@ -28,11 +28,14 @@ _GRAPH = "relay-fold-constant,relay-simplify-inference,relay-simplify,relay-cse,
 # Transposed convolutions become regular ones (so they get blocked too); blocked conv layouts
 # and packed dense weights; the folding after it re-lays-out the weights once, at compile time.
 _LAYOUT = "relay-decompose-conv-transpose,relay-alter-layout,relay-fold-constant"
+# Relay as a language (let, relay.fn/relay.call, tuples) becomes dataflow first: the graph
+# passes and the lowering see dataflow of tensor ops (no-ops on a dataflow module).
+_LANG = "relay-to-graph-normal-form,relay-inline-functions"
 PIPELINES: dict[str, str] = {
-    "O0": f"relay-fuse-ops{{max-depth=1}},{_LOWER}",
-    "O1": f"relay-fold-constant,relay-fuse-ops,{_LOWER}",
-    "O2": f"{_GRAPH},{_LAYOUT},relay-fuse-ops,{_LOWER}",
-    "O3": f"{_GRAPH},{_LAYOUT},relay-fuse-ops,{_LOWER}",
+    "O0": f"{_LANG},relay-fuse-ops{{max-depth=1}},{_LOWER}",
+    "O1": f"{_LANG},relay-fold-constant,relay-fuse-ops,{_LOWER}",
+    "O2": f"{_LANG},{_GRAPH},{_LAYOUT},relay-fuse-ops,{_LOWER}",
+    "O3": f"{_LANG},{_GRAPH},{_LAYOUT},relay-fuse-ops,{_LOWER}",
 }
 
 
