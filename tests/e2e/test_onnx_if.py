@@ -320,3 +320,29 @@ def test_nested_result_yielded_twice_by_the_outer_branch() -> None:
                 got = lib.run({"x": x, "c": np.array(c), "d": np.array(d)})
                 for g, ref in zip(got, want, strict=True):
                     np.testing.assert_allclose(g, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_blocked_layout_value_read_inside_branches() -> None:
+    """A convolution before the If goes to the blocked layout (relay-alter-layout); the
+    branches read its NCHW form, made before the relay.if, and convolve again inside."""
+    wa = h.make_tensor("wa", F, [16, 8, 3, 3], RNG.standard_normal(16 * 8 * 9).astype("f").tolist())
+    wb = h.make_tensor("wb", F, [16, 16, 1, 1], RNG.standard_normal(256).astype("f").tolist())
+    out = [1, 16, 6, 6]
+    then_g = _graph(
+        "then",
+        [h.make_node("Conv", ["a", "wb"], ["t0"]), h.make_node("Relu", ["t0"], ["t"])],
+        ["t"],
+        out,
+    )
+    else_g = _graph("else", [h.make_node("Sigmoid", ["a"], ["e"])], ["e"], out)
+    model = _model(
+        [
+            h.make_node("Conv", ["x", "wa"], ["a"], pads=[1, 1, 1, 1]),
+            h.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g),
+        ],
+        [_vi("x", [1, 8, 6, 6]), _vi("c", [], T.BOOL)],
+        [_vi("y", out)],
+        [wa, wb],
+    )
+    x = RNG.standard_normal((1, 8, 6, 6)).astype(np.float32)
+    _compare(model, [{"x": x, "c": np.array(v)} for v in (True, False)])
