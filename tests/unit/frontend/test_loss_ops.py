@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
@@ -78,7 +78,13 @@ def loss_cases(draw: st.DrawFn) -> dict:
     }
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# no shrinking: every example compiles a model, and a shrink would take many minutes
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 @given(loss_cases())
 def test_loss_matches_reference_and_onnxruntime(case: dict) -> None:
     rng = np.random.default_rng(case["seed"])

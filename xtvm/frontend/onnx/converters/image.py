@@ -3,9 +3,10 @@ ConvTranspose.
 
 Shape-like operands (pads, scales, sizes, roi, axes) must be import-time constants. Negative
 pads crop (a strided slice before the pad). Resize reproduces onnxruntime's float32
-coordinate arithmetic; antialiasing is not supported. Where onnxruntime and the ONNX reference
-differ (align_corners divides by the integer output length minus one in onnxruntime, by
-``scale * input_length - 1`` in the reference) xtvm follows onnxruntime.
+coordinate arithmetic; ``antialias=1`` becomes a weight matrix per axis (resize_antialias.py).
+Where onnxruntime and the ONNX reference differ (align_corners divides by the integer output
+length minus one in onnxruntime, by ``scale * input_length - 1`` in the reference) xtvm
+follows onnxruntime.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from xtvm.dialects.relay.einsum import normalize_equation
 from xtvm.dialects.relay.image import COORD_MODES, NEAREST_MODES, PAD_MODES, RESIZE_METHODS
 from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.converters.common import int_list, normalize_axis, reshape
+from xtvm.frontend.onnx.converters.resize_antialias import resize_antialias
 from xtvm.frontend.onnx.registry import converter
 
 
@@ -141,8 +143,9 @@ def resize(
     x = ins[0]
     assert x is not None
     s = shape_of(x)
-    if int(attrs.get("antialias", 0)) != 0:
-        raise ctx.attr_error("antialias", attrs["antialias"], "only 0")
+    antialias = int(attrs.get("antialias", 0))
+    if antialias not in (0, 1):
+        raise ctx.attr_error("antialias", antialias, "0 or 1")
     method = attrs.get("mode", "nearest")
     if method not in RESIZE_METHODS:
         raise ctx.attr_error("mode", method, "nearest, linear or cubic")
@@ -164,6 +167,10 @@ def resize(
             roi[a], roi[len(s) + a] = float(r[k]), float(r[len(axes) + k])
     if out == list(s) and all(v == 1.0 for v in scales) and coord != "tf_crop_and_resize":
         return x
+    if antialias:
+        cubic_a = float(attrs.get("cubic_coeff_a", -0.75))
+        exclude = bool(attrs.get("exclude_outside", 0))
+        return resize_antialias(ctx, x, out, scales, method, coord, cubic_a, exclude)
     return ctx.emit(
         relay.ResizeOp(
             x,
