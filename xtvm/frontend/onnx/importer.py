@@ -210,8 +210,7 @@ class _GraphImporter:
             self.half.source(vi.name, vi.type.tensor_type.elem_type)
             self.env[vi.name] = self.half.graph_input(self.ctx, arg)
 
-        consumed = {n for node in self.graph.node for n in node.input if n}
-        consumed |= {o.name for o in self.graph.output}
+        consumed = _consumed(self.graph)
         # keep going after a node fails, so one run reports every node that cannot be
         # converted; nodes downstream of a failed one are skipped (their errors would only be
         # consequences)
@@ -275,8 +274,7 @@ class _GraphImporter:
         self.initializers = {**self.initializers, **{t.name: t for t in graph.initializer}}
         try:
             _check_references(graph, set(self.env) | set(self.initializers), f"{saved[3]}: ")
-            consumed = {n for node in graph.node for n in node.input if n}
-            consumed |= {o.name for o in graph.output}
+            consumed = _consumed(graph)
             for i, node in enumerate(graph.node):
                 self._convert(node, i, consumed)
             return [self._value(o.name) for o in graph.output]
@@ -328,6 +326,18 @@ class _GraphImporter:
             if v.name_hint is None:
                 v.name_hint = _hint(name)
             self.env[name] = v
+
+
+def _consumed(graph: GraphProto) -> set[str]:
+    """Names ``graph`` reads: node inputs, graph outputs, and what its subgraphs (If
+    branches) read from enclosing scopes."""
+    names = {o.name for o in graph.output}
+    for node in graph.node:
+        names.update(n for n in node.input if n)
+        for attr in node.attribute:
+            for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
+                names |= _consumed(sub)
+    return names
 
 
 def _erase_dead_ops(block: Block) -> None:
