@@ -30,6 +30,12 @@ from xtvm.runtime.dtypes import dtype_name, same_bits, storage_dtype
 from xtvm.runtime.dynamic import DynamicOutputs
 from xtvm.runtime.profile import ProfileCounters, ProfileReport, make_report
 
+# non-zero statuses the entry returns (see convert-tir-to-llvm)
+_STATUS_REASONS = {
+    2: "the run took an If branch that could not be compiled at the bound input shapes "
+    "(the import warned about it); compile with the input shapes this run needs",
+}
+
 ALIGNMENT = 64
 ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
 NUM_THREADS_SYMBOL = "xtvm_num_threads"
@@ -244,7 +250,8 @@ class Module:
             args[k] = _address(arr)
         rc = self._entry(self._args_ptr, self._workspace_ptr)
         if rc != 0:
-            raise XTVMError(f"xtvm_main failed with status {rc}")
+            why = _STATUS_REASONS.get(rc)
+            raise XTVMError(f"xtvm_main failed with status {rc}" + (f": {why}" if why else ""))
         return outs
 
     def run(self, inputs: Mapping[str, Any] | Sequence[Any]) -> list[np.ndarray]:
