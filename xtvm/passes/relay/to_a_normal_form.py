@@ -52,10 +52,9 @@ def _in_tail(op: Operation, term: Operation) -> bool:
     return isinstance(op, LetOp) and list(term.operands) == list(op.results)
 
 
-def _bind(value: SSAValue, result_types: list, cur: Block) -> LetOp:
+def _bind(value: SSAValue, result_types: list) -> LetOp:
     let = LetOp.build(value, result_types, value.name_hint)
     value.replace_uses_with_if(let.var, lambda use: use.operation is not let)
-    cur.add_op(let)
     return let
 
 
@@ -66,32 +65,41 @@ def a_normal_form_block(block: Block, worklist: list[Block]) -> int:
     if not ops or not ops[-1].has_trait(IsTerminator):
         return 0
     term = ops[-1]
-    term.detach()  # lets go at the block's end; the terminator comes back after them
     result_types = [v.type for v in term.operands]
-    cur = block
-    chain: list[LetOp] = []
+    # segments[k]: the ops that go into the body of lets[k - 1] (segment 0 stays in block)
+    segments: list[list[Operation]] = [[]]
+    lets: list[LetOp] = []
     for op in ops[:-1]:
-        if cur is not block:
-            op.detach()
-            cur.add_op(op)
+        segments[-1].append(op)
         if not isinstance(op, FusedOp):
             worklist.extend(b for r in op.regions for b in r.blocks)
         if _is_trivial(op) or _in_tail(op, term):
             continue
         for r in op.results:
             if r.uses and not _already_bound(r):
-                chain.append(_bind(r, result_types, cur))
-                cur = chain[-1].block
-    if not chain:
-        block.add_op(term)
+                lets.append(_bind(r, result_types))
+                segments[-1].append(lets[-1])
+                segments.append([])
+    if not lets:
         return 0
-    # uses in the terminator were rewritten to the innermost variables: yield them there
-    chain[-1].block.add_op(YieldOp(*term.operands))
-    for outer, inner in zip(chain, chain[1:]):
-        outer.block.add_op(YieldOp(*inner.results))
-    term.operands = chain[0].results
+    # Assemble innermost first, each body filled while its let is still unattached: xDSL
+    # checks for cycles on every insertion by walking up the parents, which would make
+    # building a deep nest from the outside quadratic.
+    # Uses in the terminator were rewritten to the innermost variables: yield them there.
+    inner_values = list(term.operands)
+    for k in range(len(lets), 0, -1):
+        body = lets[k - 1].block
+        for op in segments[k]:
+            if op.parent is not None:  # the inner let is not attached yet
+                op.detach()
+            body.add_op(op)
+        body.add_op(YieldOp(*inner_values))
+        inner_values = list(lets[k - 1].results)
+    term.detach()
+    block.add_op(lets[0])
+    term.operands = inner_values
     block.add_op(term)
-    return len(chain)
+    return len(lets)
 
 
 def to_a_normal_form(module: ModuleOp) -> int:
