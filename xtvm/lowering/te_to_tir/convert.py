@@ -25,7 +25,8 @@ class ConvertTeToTirPass(ModulePass):
 
     Expects: ``te.kernel`` ops (placeholders, computes, an optional ``te.schedule``,
     ``te.return``) and a graph function ``func.func @main`` over tensors holding only
-    ``arith.constant dense<..>`` weights, ``te.call`` and ``func.return`` (names of inputs
+    ``arith.constant dense<..>`` weights, ``te.call``, ``scf.if`` (of the same, on a
+    ``tensor.extract``ed condition) and ``func.return`` (names of inputs
     and outputs on ``arg_attrs``/``res_attrs`` as ``xtvm.name``).
 
     Guarantees: no te ops remain. Each kernel is a ``tir.prim_func @k(inputs..., outputs...)``
@@ -33,7 +34,8 @@ class ConvertTeToTirPass(ModulePass):
     compute_at stages, cache_write); intermediate stages are ``tir.alloc`` buffers. ``@main``
     becomes the entry ``tir.prim_func`` with ``xtvm.entry``, ``xtvm.num_inputs``,
     ``xtvm.arg_names`` and ``xtvm.workspace_bytes``, weights are ``tir.global``s, tensors
-    between kernels are ``tir.workspace_buffer`` views shared by liveness, and every output
+    between kernels are ``tir.workspace_buffer`` views shared by liveness (across the two
+    branches of an ``scf.if`` too, which calls the kernels of one branch), and every output
     buffer is written. A schedule that cannot be applied raises ``CompileError``.
     """
 
