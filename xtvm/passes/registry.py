@@ -33,9 +33,9 @@ _LAYOUT = "relay-decompose-conv-transpose,relay-alter-layout,relay-fold-constant
 _LANG = "relay-to-graph-normal-form,relay-inline-functions"
 PIPELINES: dict[str, str] = {
     "O0": f"{_LANG},relay-fuse-ops{{max-depth=1}},{_LOWER}",
-    "O1": f"{_LANG},relay-fold-constant,relay-fuse-ops,{_LOWER}",
-    "O2": f"{_LANG},{_GRAPH},{_LAYOUT},relay-fuse-ops,{_LOWER}",
-    "O3": f"{_LANG},{_GRAPH},{_LAYOUT},relay-fuse-ops,{_LOWER}",
+    "O1": f"{_LANG},relay-fold-constant,relay-fuse-ops,relay-half-storage,{_LOWER}",
+    "O2": f"{_LANG},{_GRAPH},{_LAYOUT},relay-fuse-ops,relay-half-storage,{_LOWER}",
+    "O3": f"{_LANG},{_GRAPH},{_LAYOUT},relay-fuse-ops,relay-half-storage,{_LOWER}",
 }
 
 

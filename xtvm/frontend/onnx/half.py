@@ -11,22 +11,23 @@ taught a second float type. Casting at the frontend keeps one compute type and l
 put the rounding casts inside the neighbouring kernels (a cast is elementwise). Weights are
 upcast when the model is imported (exact: every half value is a float32 value).
 
-Where onnxruntime rounds. Its CPU provider has half kernels for a few ops only (data
-movement, Max/Min/Clip/Mod/Round/Sign, LayerNormalization, Cast, ...: ``ROUNDING_OPS``,
-measured with onnxruntime 1.32 on x86-64). Every other op runs in float32 between inserted
-casts, and onnxruntime removes the float32->float16->float32 cast pairs between two such ops,
-so a chain of float32-only ops is *not* rounded in between. xtvm rounds where that leaves a
-half value: the inputs and outputs of ``ROUNDING_OPS``, Cast/CastLike to a half type, and
-graph outputs. (An ONNX op the frontend splits into several relay ops is rounded as the ONNX
-op, at its boundary, since rounding is decided per ONNX node.)
+Where onnxruntime rounds (measured with onnxruntime 1.32 on x86-64, on single ops and on
+chains, bit for bit). Its CPU provider has half kernels for a few ops only (``NATIVE_OPS``:
+data movement, Max/Min/Clip/Mod/Round/Sign, LayerNormalization, ...); every other op runs in
+float32 between inserted casts, and a float32 -> float16 -> float32 cast pair between two
+such ops is removed, so a chain of them is *not* rounded in between. A native op that only
+touches float32-run ops (an "isolated" one) is switched to float32 as well. So xtvm rounds:
+at Cast/CastLike to a half type (a Cast *from* half reads the unrounded value), at graph
+outputs, and at the inputs and outputs of native ops that are not isolated (``plan``).
+An ONNX op the frontend splits into several relay ops is rounded at its boundary only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from onnx import NodeProto, TensorProto
+from onnx import GraphProto, NodeProto, TensorProto
 from xdsl.dialects.builtin import AnyFloat, f32
 from xdsl.ir import SSAValue
 
@@ -46,15 +47,68 @@ if BFLOAT16 is not None:
     HALF_TYPES[TensorProto.BFLOAT16] = BFLOAT16
 
 # ONNX ops onnxruntime's CPU provider runs on half tensors (no casts inserted around them)
-ROUNDING_OPS = frozenset(
+NATIVE_OPS = frozenset(
     {
-        "Cast", "CastLike", "Clip", "Concat", "DequantizeLinear", "Expand", "Flatten",
-        "Gather", "GatherElements", "Identity", "LayerNormalization", "Max", "Min", "Mod",
+        "Attention", "Clip", "Concat", "DequantizeLinear", "Expand", "Flatten", "Gather",
+        "GatherElements", "Identity", "LayerNormalization", "Max", "Min", "Mod",
         "RMSNormalization", "Reshape", "Round", "ScatterND", "Sign", "Slice", "Split",
-        "Squeeze", "Transpose", "Unsqueeze", "Attention",
+        "Squeeze", "Transpose", "Unsqueeze",
     }
 )  # fmt: skip
 _TYPE_ATTRS = ("to", "dtype")
+# ops whose outputs are never floats (their half inputs do not make half outputs)
+_NON_FLOAT_OPS = frozenset(
+    {
+        "Shape", "Size", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not",
+        "And", "Or", "Xor", "IsNaN", "IsInf", "ArgMax", "ArgMin", "NonZero",
+        "NonMaxSuppression", "QuantizeLinear",
+    }
+)  # fmt: skip
+
+
+def output_kind(node: NodeProto, kind: Mapping[str, int]) -> int | None:
+    """The half type of the node's float outputs, from its type attributes or its inputs."""
+    if node.op_type in _NON_FLOAT_OPS:
+        return None
+    for a in node.attribute:
+        if a.name in _TYPE_ATTRS and a.type == a.INT:
+            return a.i if a.i in HALF_TYPES else None
+        if a.name == "value" and a.type == a.TENSOR and a.t.data_type in HALF_TYPES:
+            return a.t.data_type
+    if node.op_type == "CastLike" and len(node.input) > 1:
+        return kind.get(node.input[1])
+    return next((kind[n] for n in node.input if n in kind), None)
+
+
+def plan(graph: GraphProto) -> set[tuple[str, ...]]:
+    """The native ops onnxruntime runs in float32 (by their outputs): each half input comes
+    from a float32-run op or from outside, each half output only feeds float32-run ops."""
+    kind = {v.name: v.type.tensor_type.elem_type for v in graph.input}
+    kind.update({t.name: t.data_type for t in graph.initializer})
+    kind = {n: k for n, k in kind.items() if k in HALF_TYPES}
+    producer: dict[str, NodeProto] = {}
+    consumers: dict[str, list[NodeProto]] = {}
+    for node in graph.node:
+        k = output_kind(node, kind)
+        for name in node.output:
+            producer[name] = node
+            if k is not None and name:
+                kind[name] = k
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    outputs = {o.name for o in graph.output}
+    isolated: set[tuple[str, ...]] = set()
+    for node in graph.node:
+        if node.op_type not in NATIVE_OPS:
+            continue
+        ins = [n for n in node.input if n in kind and n in producer]
+        outs = [n for n in node.output if n in kind]
+        if any(producer[n].op_type in NATIVE_OPS for n in ins) or outputs.intersection(outs):
+            continue
+        if any(c.op_type in NATIVE_OPS for n in outs for c in consumers.get(n, [])):
+            continue
+        isolated.add(tuple(node.output))
+    return isolated
 
 
 def _emit_cast(ctx: ConversionContext, x: SSAValue, dtype: np.dtype) -> SSAValue:
@@ -68,9 +122,14 @@ def _emit_cast(ctx: ConversionContext, x: SSAValue, dtype: np.dtype) -> SSAValue
 class HalfValues:
     """Tracks which ONNX values are half precision, and which of those are already rounded."""
 
-    def __init__(self) -> None:
+    def __init__(self, graph: GraphProto) -> None:
         self.kind: dict[str, int] = {}  # ONNX name -> TensorProto.FLOAT16 / BFLOAT16
         self.rounded: set[str] = set()
+        self.in_float32 = plan(graph)
+
+    def _rounds(self, node: NodeProto) -> bool:
+        """Whether onnxruntime runs the node on half tensors."""
+        return node.op_type in NATIVE_OPS and tuple(node.output) not in self.in_float32
 
     def source(self, name: str, elem_type: int) -> None:
         """A graph input or initializer: exactly representable in its half type."""
@@ -86,7 +145,7 @@ class HalfValues:
         self, ctx: ConversionContext, node: NodeProto, values: Sequence[SSAValue | None]
     ) -> list[SSAValue | None]:
         """The node's operands, rounded where onnxruntime hands it a half tensor."""
-        if node.op_type not in ROUNDING_OPS:
+        if not self._rounds(node):
             return list(values)
         out: list[SSAValue | None] = []
         for name, v in zip(node.input, values):
@@ -115,30 +174,22 @@ class HalfValues:
     def outputs(
         self, ctx: ConversionContext, node: NodeProto, results: list[SSAValue]
     ) -> list[SSAValue]:
-        """Record the half kind of the node's float outputs; round those of ROUNDING_OPS."""
-        kind = self._output_kind(node)
+        """Record the half kind of the node's float outputs; round those of native ops."""
+        kind = output_kind(node, self.kind)
         if kind is None:
             return results
         out = list(results)
+        rounds = self._rounds(node)
+        cast = node.op_type in ("Cast", "CastLike")  # to half: ``cast`` rounded it
         for j, name in enumerate(node.output[: len(results)]):
             if not name or relay.elt_of(results[j]) != f32:
                 continue
             self.kind[name] = kind
-            if node.op_type in ROUNDING_OPS:
-                if node.op_type not in ("Cast", "CastLike"):  # those rounded already
-                    out[j] = self.round(ctx, results[j], kind)
+            if rounds:
+                out[j] = self.round(ctx, results[j], kind)
+            if rounds or cast:
                 self.rounded.add(name)
         return out
-
-    def _output_kind(self, node: NodeProto) -> int | None:
-        for a in node.attribute:
-            if a.name in _TYPE_ATTRS and a.type == a.INT:
-                return a.i if a.i in HALF_TYPES else None
-            if a.name == "value" and a.type == a.TENSOR and a.t.data_type in HALF_TYPES:
-                return a.t.data_type
-        if node.op_type == "CastLike" and len(node.input) > 1:
-            return self.kind.get(node.input[1])
-        return next((self.kind[n] for n in node.input if n in self.kind), None)
 
     def result(self, ctx: ConversionContext, name: str, value: SSAValue) -> SSAValue:
         """A graph output: half values leave in their half type."""

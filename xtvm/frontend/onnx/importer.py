@@ -198,7 +198,7 @@ class _GraphImporter:
         )
         self.ctx = ConversionContext(Builder(InsertPoint.at_end(self.block)), opset)
         self.ctx.convert_subgraph = self.convert_subgraph
-        self.half = HalfValues()  # float16/bfloat16 values: half.py says how they are computed
+        self.half = HalfValues(graph)  # float16/bfloat16 values: half.py says how they are computed
         self.dynamic = DynamicValues()  # data-dependent lengths: dynamic.py says how
         self.dynamic.attach(self.ctx)
 
