@@ -29,10 +29,10 @@ def parse_input_shapes(text: str) -> dict[str, tuple[int, ...]]:
         dims: list[int] = []
         for word in dims_text.split(",") if dims_text else []:
             word = word.strip()
-            if not re.fullmatch(r"\d+", word) or int(word) < 1:
+            if not re.fullmatch(r"\d+", word):  # 0 is fine: a zero-size input
                 raise InputError(
                     f"bad --input-shapes {text!r}: dimension {word!r} of '{name}' "
-                    "is not a positive integer"
+                    "is not a non-negative integer"
                 )
             dims.append(int(word))
         if name in shapes:

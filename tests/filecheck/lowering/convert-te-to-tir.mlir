@@ -450,3 +450,25 @@ func.func @main(%x: tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>, tensor<2xf3
 // CHECK-NEXT:    tir.call @__copy0(%[[W]], %output2)
 // CHECK-NEXT:    tir.call @__copy0(%output0, %output3)
 // CHECK-NEXT:    tir.return
+
+// -----
+
+// An empty reduction (extent 0) keeps its init: the result is the identity (-inf for max).
+te.kernel @empty_max {
+  %A = te.placeholder "A" : tensor<4x0xf32>
+  %B = te.compute "B" : tensor<4xf32> {
+  ^bb0(%i: index):
+    %s = te.reduce "max" [0] : f32 {
+    ^bb1(%k: index):
+      %a = te.read %A[%i, %k] : tensor<4x0xf32>
+      te.yield %a : f32
+    }
+    te.yield %s : f32
+  }
+  te.return %B : tensor<4xf32>
+}
+
+// CHECK-LABEL: tir.prim_func @empty_max(%A: memref<4x0xf32>, %out: memref<4xf32>)
+// CHECK:         %[[NEGINF:.*]] = arith.constant 0xff800000 : f32
+// CHECK-NEXT:    memref.store %[[NEGINF]], %B_acc
+// CHECK-NEXT:    tir.for %{{.*}} = %[[C0:.*]] to %[[C0]] step

@@ -306,8 +306,9 @@ class ReduceOp(IRDLOperation):
                 f"te.reduce: kind must be one of {', '.join(REDUCE_KINDS)}, got {self.kind.data!r}"
             )
         ext = self.axis_extents
-        if any(e <= 0 for e in ext):
-            raise VerifyException(f"te.reduce: extents must be positive, got {list(ext)}")
+        # a zero extent is an empty reduction: the result is the kind's identity
+        if any(e < 0 for e in ext):
+            raise VerifyException(f"te.reduce: extents must not be negative, got {list(ext)}")
         _check_index_args(self.name, self.block, len(ext))
         term = self.block.last_op
         if not isinstance(term, YieldOp) or term.value.type != self.result.type:

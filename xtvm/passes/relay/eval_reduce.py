@@ -31,12 +31,28 @@ def _reduce(op: relay.ReduceOp, x: np.ndarray) -> np.ndarray:
     if kind == "log_sum_exp":
         if not axes:
             return v
-        m = np.max(v, axis=axes, keepdims=True)
+        m = np.max(v, axis=axes, keepdims=True, initial=-np.inf)
         m = np.where(np.isfinite(m), m, 0.0)
         s = np.log(np.sum(np.exp(v - m), axis=axes, keepdims=True)) + m
         return s if keep else np.squeeze(s, axis=axes)
-    fn = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod}[kind]
+    if kind == "mean":  # an empty mean is 0, as in onnxruntime (ONNX leaves it undefined)
+        count = int(np.prod([v.shape[a] for a in axes])) if axes else 1
+        return np.sum(v, axis=axes, keepdims=keep) / max(count, 1)
+    if kind in ("max", "min"):  # an empty max/min is the type's lowest/highest value
+        return getattr(np, kind)(v, axis=axes, keepdims=keep, initial=_extreme(v.dtype, kind))
+    fn = {"sum": np.sum, "prod": np.prod}[kind]
     return fn(v, axis=axes, keepdims=keep)
+
+
+def _extreme(dtype: np.dtype, kind: str) -> float | int | bool:
+    """The identity of ``kind`` (max or min) for ``dtype``: -inf/+inf, the integer limits."""
+    low = kind == "max"
+    if dtype == np.bool_:
+        return not low
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return int(info.min if low else info.max)
+    return -np.inf if low else np.inf
 
 
 def _arg_index(x: np.ndarray, axis: int, find_max: bool, last: bool) -> np.ndarray:

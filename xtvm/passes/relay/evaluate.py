@@ -283,7 +283,7 @@ def evaluate_op(op: Operation, inputs: Sequence[np.ndarray]) -> np.ndarray:
         raise ValueError(f"{op.name}: expected {len(op.operands)} inputs, got {len(inputs)}")
     args = [np.asarray(a) for a in inputs]
     _load_extensions()
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         kind = type(op)
         if kind in _BINARY:
             value = _BINARY[kind](args[0], args[1])

@@ -80,7 +80,7 @@ def reduce(
 
     reducer = _REDUCERS[_COMBINE.get(kind, "sum")]
     post: Callable[[Expr], Expr] | None = {
-        "mean": lambda v: v / float(count),
+        "mean": lambda v: v / float(max(count, 1)),  # empty: 0, as onnxruntime gives
         "l2": sqrt,
         "log_sum": log,
     }.get(kind)

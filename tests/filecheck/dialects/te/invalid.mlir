@@ -108,12 +108,12 @@ te.kernel @yield_type {
 
 // -----
 
-// CHECK: te.reduce: extents must be positive, got [0]
+// CHECK: te.reduce: extents must not be negative, got [-1]
 te.kernel @reduce_extent {
   %A = te.placeholder "A" : tensor<4x8xf32>
   %B = te.compute "B" : tensor<4xf32> {
   ^bb0(%i: index):
-    %s = te.reduce "sum" [0] : f32 {
+    %s = te.reduce "sum" [-1] : f32 {
     ^bb1(%k: index):
       %a = te.read %A[%i, %k] : tensor<4x8xf32>
       te.yield %a : f32

@@ -3,8 +3,8 @@
 Starts/ends/axes/steps, split sizes and constant indices are read at import time. Slices and
 gathers with constant indices that form a strided range become ``relay.strided_slice`` (a
 pure view); other gathers are ``relay.take`` / ``relay.gather_elements``, whose computes
-clamp run-time indices. xtvm has no zero-size tensors: a slice or split piece with no
-elements is a ModelError unless its input is a constant (then it simply folds).
+clamp run-time indices. A slice, split piece or gather with no elements becomes an empty
+constant (``ConversionContext.emit``).
 """
 
 from __future__ import annotations
@@ -62,12 +62,6 @@ def strided_slice(
             np.arange(n, dtype=np.int64) * s + b for n, b, s in zip(out_shape, begin, strides)
         )
         return ctx.constant(arr[np.ix_(*index)] if index else arr)
-    if 0 in out_shape:
-        d = list(out_shape).index(0)
-        raise ctx.error(
-            f"the result would be empty (dim {d} of shape {list(out_shape)} has no elements); "
-            "xtvm does not support zero-size tensors"
-        )
     begin = [b if n > 0 else 0 for b, n in zip(begin, out_shape)]
     return ctx.emit(relay.StridedSliceOp(x, begin, strides, out_shape))
 
@@ -190,8 +184,6 @@ def gather(
         strides = [step if d == axis else 1 for d in range(len(s))]
         sliced = [flat.size if d == axis else n for d, n in enumerate(s)]
         return reshape(ctx, strided_slice(ctx, x, begin, strides, sliced), out_shape)
-    if 0 in out_shape:
-        raise ctx.error("the result would be empty; xtvm does not support zero-size tensors")
     return ctx.emit(relay.TakeOp(x, ctx.constant(values), axis))
 
 

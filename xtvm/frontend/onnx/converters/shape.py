@@ -14,7 +14,7 @@ from onnx import NodeProto, numpy_helper
 from xdsl.ir import SSAValue
 
 from xtvm.dialects import relay
-from xtvm.dialects.relay import shape_of
+from xtvm.dialects.relay import elt_of, shape_of
 from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.converters.common import fold_or_emit, normalize_axis, reshape, transpose
 from xtvm.frontend.onnx.registry import converter
@@ -240,8 +240,6 @@ def expand(
         raise ctx.error(f"cannot broadcast shape {list(shape_of(x))} with {spec}") from None
     if out == shape_of(x):
         return x
-    if 0 in out:
-        raise ctx.error(f"the result shape {list(out)} is empty (zero-size tensors unsupported)")
     return ctx.emit(relay.BroadcastToOp(x, out))
 
 
@@ -259,6 +257,6 @@ def tile(
         raise ctx.error(f"repeats {reps} must not be negative")
     if all(r == 1 for r in reps):
         return x
-    if 0 in reps:
-        raise ctx.error(f"repeats {reps} give an empty result (zero-size tensors unsupported)")
+    if 0 in reps or 0 in s:
+        return ctx.empty([n * r for n, r in zip(s, reps)], elt_of(x))
     return ctx.emit(relay.TileOp(x, reps))
