@@ -184,3 +184,23 @@ def test_half_intermediates_are_stored_as_half(ort_run):
     te = str(xtvm.build(xtvm.from_onnx(m)).get_source("te"))
     calls = [line for line in te.splitlines() if "te.call @fused_conv2d" in line]
     assert calls and calls[0].rstrip().endswith("xf16>"), calls
+
+
+def test_if_with_half_branches(ort_run):
+    def branch(op, name):
+        out = helper.make_tensor_value_info(name, F16, [8])
+        return helper.make_graph([helper.make_node(op, ["x"], [name])], op, [], [out])
+
+    node = helper.make_node(
+        "If", ["c"], ["b"], then_branch=branch("Sin", "s"), else_branch=branch("Cos", "k")
+    )
+    nodes = [node, helper.make_node("Mul", ["b", "x"], ["y"])]
+    m = _model(nodes, [("c", TensorProto.BOOL, []), ("x", F16, [8])], [("y", F16, [8])])
+    lib = xtvm.build(xtvm.from_onnx(m))
+    x = _half(8, scale=2)
+    for c in (True, False):
+        feeds = {"c": np.array(c), "x": x}
+        (want,) = ort_run(m, feeds)
+        (got,) = lib.run(feeds)
+        assert got.dtype == np.float16
+        np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32), atol=2e-3)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from onnx import GraphProto, NodeProto, TensorProto
+from onnx import GraphProto, NodeProto, TensorProto, ValueInfoProto
 from xdsl.dialects.builtin import AnyFloat, f32
 from xdsl.ir import SSAValue
 
@@ -175,14 +175,13 @@ class HalfValues:
         self, ctx: ConversionContext, node: NodeProto, results: list[SSAValue]
     ) -> list[SSAValue]:
         """Record the half kind of the node's float outputs; round those of native ops."""
-        kind = output_kind(node, self.kind)
-        if kind is None:
-            return results
+        kinds = self._output_kinds(node)
         out = list(results)
         rounds = self._rounds(node)
         cast = node.op_type in ("Cast", "CastLike")  # to half: ``cast`` rounded it
         for j, name in enumerate(node.output[: len(results)]):
-            if not name or relay.elt_of(results[j]) != f32:
+            kind = kinds[j] if j < len(kinds) else None
+            if kind is None or not name or relay.elt_of(results[j]) != f32:
                 continue
             self.kind[name] = kind
             if rounds:
@@ -191,11 +190,24 @@ class HalfValues:
                 self.rounded.add(name)
         return out
 
-    def result(self, ctx: ConversionContext, name: str, value: SSAValue) -> SSAValue:
-        """A graph output: half values leave in their half type."""
-        if name not in self.kind:
+    def _output_kinds(self, node: NodeProto) -> list[int | None]:
+        """Per output: its half type, or None (float32 statistics, non-float outputs)."""
+        branch = next((a.g for a in node.attribute if a.name == "then_branch"), None)
+        if branch is not None:  # If: the branches declare their output types
+            types = [o.type.tensor_type.elem_type for o in branch.output]
+            return [t if t in HALF_TYPES else None for t in types]
+        kind = output_kind(node, self.kind)
+        if node.op_type == "LayerNormalization":  # Mean, InvStdDev are stash_type float32
+            return [kind]
+        return [kind] * len(node.output)
+
+    def result(self, ctx: ConversionContext, out: ValueInfoProto, value: SSAValue) -> SSAValue:
+        """A graph output: half values leave in their half type (the declared one wins)."""
+        declared = out.type.tensor_type.elem_type
+        kind = declared if declared else self.kind.get(out.name)
+        if kind not in HALF_TYPES or relay.elt_of(value) != f32:
             return value
-        dtype = HALF_TYPES[self.kind[name]]
+        name, dtype = out.name, HALF_TYPES[kind]
         if ctx.is_constant(value):  # folding the cast would normalize it back to float32
             arr = ctx.const_value(value, f"output '{name}'").astype(dtype)
             return ctx.emit(relay.ConstantOp.from_numpy(arr))

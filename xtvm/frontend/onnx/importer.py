@@ -233,9 +233,7 @@ class _GraphImporter:
             raise ModelError(f"{len(errors)} nodes cannot be converted: {shown}{more}")
 
         self.ctx.label = "graph"
-        results = [
-            self.half.result(self.ctx, o.name, self._value(o.name)) for o in self.graph.output
-        ]
+        results = [self.half.result(self.ctx, o, self._value(o.name)) for o in self.graph.output]
         out_names = [o.name for o in self.graph.output]
         static = [  # a data-dependent length is only known at run time: nothing to compare
             (o, shape_of(v))
