@@ -59,7 +59,9 @@ def single_use_by(value: SSAValue, user: Operation) -> bool:
 
 
 def is_dead(op: Operation) -> bool:
-    return is_graph_op(op) and all(not r.uses for r in op.results)
+    """A graph op or a ``relay.if`` (pure regions, or an unbuildable branch's assert, which
+    only matters if its result does) whose results nothing uses."""
+    return (is_graph_op(op) or isinstance(op, relay.IfOp)) and all(not r.uses for r in op.results)
 
 
 def erase_dead_ops(block: Block) -> int:

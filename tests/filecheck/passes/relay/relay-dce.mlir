@@ -32,3 +32,31 @@ func.func @fused(%x: tensor<2xf32>) -> tensor<2xf32> {
   }
   func.return %g : tensor<2xf32>
 }
+
+// An unused relay.if goes, and with it what only its branches read; live regions are
+// cleaned inside.
+// CHECK-LABEL: func.func @dead_if
+// CHECK-NEXT:    %r = relay.if %c : tensor<i1> -> (tensor<2xf32>) {
+// CHECK-NEXT:      relay.yield %x : tensor<2xf32>
+// CHECK-NEXT:    } else {
+// CHECK-NEXT:      %n = relay.negative %x : tensor<2xf32>
+// CHECK-NEXT:      relay.yield %n : tensor<2xf32>
+// CHECK-NEXT:    }
+// CHECK-NEXT:    func.return %r
+func.func @dead_if(%x: tensor<2xf32>, %c: tensor<i1>) -> tensor<2xf32> {
+  %e = relay.exp %x : tensor<2xf32>
+  %u = relay.if %c : tensor<i1> -> (tensor<2xf32>) {
+    %t = relay.tanh %e : tensor<2xf32>
+    relay.yield %t : tensor<2xf32>
+  } else {
+    relay.yield %e : tensor<2xf32>
+  }
+  %r = relay.if %c : tensor<i1> -> (tensor<2xf32>) {
+    %s = relay.sigmoid %x : tensor<2xf32>
+    relay.yield %x : tensor<2xf32>
+  } else {
+    %n = relay.negative %x : tensor<2xf32>
+    relay.yield %n : tensor<2xf32>
+  }
+  func.return %r : tensor<2xf32>
+}
