@@ -226,7 +226,8 @@ def test_upsample_maps_to_asymmetric_resize():
 @pytest.mark.parametrize(
     "attrs,inputs,match",
     [
-        ({"mode": "linear", "antialias": 1}, ["x", "", "sc"], "antialias"),
+        ({"mode": "linear", "antialias": 2}, ["x", "", "sc"], "antialias"),
+        ({"mode": "nearest", "antialias": 1}, ["x", "", "sc"], "antialias"),
         ({"mode": "area"}, ["x", "", "sc"], "mode"),
         ({"coordinate_transformation_mode": "tf_half_pixel_for_nn"}, ["x", "", "sc"], "coordinate"),
         ({}, ["x", "", "dyn"], "scales"),

@@ -14,6 +14,7 @@ from xdsl.ir import SSAValue
 from xtvm.dialects import relay
 from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.converters.math import emit as emit_folded
+from xtvm.frontend.onnx.converters.runtime_operands import is_runtime, runtime_clip
 from xtvm.frontend.onnx.registry import converter
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -77,6 +78,9 @@ def clip(
     (for integer inputs: no bound; a bound at or past the integer range is none either)."""
     x = ins[0]
     assert x is not None
+    lo_v, hi_v = (ins[k] if len(ins) > k else None for k in (1, 2))
+    if is_runtime(lo_v) or is_runtime(hi_v):
+        return runtime_clip(ctx, x, lo_v, hi_v)
     dtype = relay.numpy_dtype_of(relay.elt_of(x))
     is_int = dtype.kind in "iu"
     bounds = []

@@ -22,6 +22,7 @@ from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.converters.common import normalize_axis, reshape, transpose
 from xtvm.frontend.onnx.converters.conv import _pool_attrs
 from xtvm.frontend.onnx.converters.math import emit, scalar
+from xtvm.frontend.onnx.converters.runtime_operands import along_axis, is_runtime, runtime_trilu
 from xtvm.frontend.onnx.registry import converter
 
 Ins = list[SSAValue | None]
@@ -195,8 +196,11 @@ def trilu(ctx: ConversionContext, node: NodeProto, ins: Ins, attrs: Attrs) -> SS
     if len(shape) < 2:
         raise ctx.error(f"input must have rank >= 2, got {len(shape)}")
     k_in = ins[1] if len(ins) > 1 else None
-    k = ctx.ints(k_in, "k (input 1)")[0] if k_in is not None else 0
     upper = int(attrs.get("upper", 1))
+    if is_runtime(k_in):
+        assert k_in is not None
+        return runtime_trilu(ctx, x, k_in, bool(upper))
+    k = ctx.ints(k_in, "k (input 1)")[0] if k_in is not None else 0
     ones = np.ones(shape[-2:], dtype=bool)
     mask = np.triu(ones, k) if upper else np.tril(ones, k)
     zero = _const(ctx, np.zeros((), relay.numpy_dtype_of(relay.elt_of(x))))
@@ -230,17 +234,16 @@ def one_hot(ctx: ConversionContext, node: NodeProto, ins: Ins, attrs: Attrs) -> 
 @converter("CumProd", since=26)
 def cumprod(ctx: ConversionContext, node: NodeProto, ins: Ins, attrs: Attrs) -> SSAValue:
     x = _x(ctx, ins)
-    axes = ctx.ints(ins[1] if len(ins) > 1 else None, "axis (input 1)")
-    if len(axes) != 1:
-        raise ctx.error(f"axis must hold one value, got {axes}")
-    axis = normalize_axis(ctx, axes[0], len(shape_of(x)))
     flags = []
     for name in ("exclusive", "reverse"):
         value = int(attrs.get(name, 0))
         if value not in (0, 1):
             raise ctx.attr_error(name, value, "0 or 1")
         flags.append(bool(value))
-    return emit(ctx, relay.CumProdOp(x, axis, *flags))
+    axis_v = ins[1] if len(ins) > 1 else None
+    return along_axis(
+        ctx, x, axis_v, "axis (input 1)", lambda a: emit(ctx, relay.CumProdOp(x, a, *flags))
+    )
 
 
 @converter("ReverseSequence", since=10)

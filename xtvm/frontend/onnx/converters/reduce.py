@@ -20,6 +20,7 @@ from xtvm.dialects.relay import shape_of
 from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.converters.common import normalize_axis, reshape
 from xtvm.frontend.onnx.converters.dynamic_shape import topk_runtime_k
+from xtvm.frontend.onnx.converters.runtime_operands import along_axis
 from xtvm.frontend.onnx.registry import converter
 
 Inputs = list[SSAValue | None]
@@ -211,9 +212,6 @@ def topk(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs):
 def cumsum(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs):
     x = ins[0]
     assert x is not None
-    axes = ctx.ints(ins[1] if len(ins) > 1 else None, "axis")
-    if len(axes) != 1:
-        raise ctx.error(f"axis must hold one value, got {axes}")
-    axis = normalize_axis(ctx, axes[0], len(shape_of(x)))
-    excl = _flag(ctx, attrs, "exclusive", 0)
-    return ctx.emit(relay.CumSumOp(x, axis, excl, _flag(ctx, attrs, "reverse", 0)))
+    excl, rev = _flag(ctx, attrs, "exclusive", 0), _flag(ctx, attrs, "reverse", 0)
+    axis_v = ins[1] if len(ins) > 1 else None
+    return along_axis(ctx, x, axis_v, "axis", lambda a: ctx.emit(relay.CumSumOp(x, a, excl, rev)))
