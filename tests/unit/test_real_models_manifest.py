@@ -54,7 +54,7 @@ def test_realistic_sizes() -> None:
     assert shapes["ppocrv5_det"]["x"] == (1, 3, 640, 640)
     assert shapes["ppocrv5_rec"]["x"] == (1, 3, 48, 320)
     assert shapes["ppocrv5_cls"]["x"] == (1, 3, 48, 192)
-    assert shapes["silero_vad"]["input"] == (1, 512)  # 32 ms at 16 kHz
+    assert shapes["silero_vad"]["input"] == (1, 576)  # 32 ms at 16 kHz after 64 of context
     vad = next(m for _, m in rm.models() if m.name == "silero_vad")
     assert rm.random_inputs(vad)["sr"] == 16000
     magika = next(m for _, m in rm.models() if m.name == "magika_standard_v3_3")
