@@ -130,6 +130,18 @@ def test_value_operands_stay_runtime_inputs() -> None:
     compare(model, [{k: np.asarray(v) for k, v in f.items()} for f in feeds])
 
 
+def test_runtime_squeeze_axes_with_one_candidate() -> None:
+    """A runtime axes operand of length 1 on an input with one dim of size 1 drops it."""
+    model = model_of(
+        [helper.make_node("Squeeze", ["q", "axes"], ["y"])],
+        [("q", TP.FLOAT, [2, 1, 3]), ("axes", TP.INT64, [1])],
+        ["y"],
+    )
+    model.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", TP.FLOAT, [2, 3]))
+    q = RNG.standard_normal((2, 1, 3)).astype(np.float32)
+    compare(model, [{"q": q, "axes": np.array([1])}, {"q": q, "axes": np.array([-2])}])
+
+
 @pytest.mark.parametrize(
     ("op", "inputs", "extra", "operand"),
     [
@@ -142,6 +154,7 @@ def test_value_operands_stay_runtime_inputs() -> None:
         ("Slice", ["x", "p", "q"], [("p", [1]), ("q", [1])], "starts (input 1)"),
         ("Resize", ["x", "", "", "p"], [("p", [3])], "sizes (input 3)"),
         ("OneHot", ["p", "d", "v"], [("p", [3]), ("d", []), ("v", [2])], "depth (input 1)"),
+        ("Squeeze", ["x", "p"], [("p", [1])], "axes (input 1)"),
     ],
 )
 def test_runtime_shape_operands_are_model_errors(op, inputs, extra, operand) -> None:

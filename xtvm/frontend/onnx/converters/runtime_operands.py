@@ -4,7 +4,8 @@ xtvm fixes shapes at compile time, so an operand that decides a shape (Reshape's
 pads, Range's limit, TopK's k) must fold to a constant (a chain from ``Shape`` of a static
 tensor does) or import fails with a ModelError naming the node and the operand. Some
 operands only decide values: Clip's bounds, Trilu's diagonal ``k``, and the axis of CumSum /
-CumProd (computed along every axis, the runtime axis selecting one: ranks are small). Those
+CumProd (computed along every axis, the runtime axis selecting one: ranks are small), and
+Squeeze's axes when the input has exactly as many dims of size 1 as it names. Those
 stay runtime tensors here, so a model that feeds them as graph inputs compiles and gives the
 same numbers.
 """
@@ -101,3 +102,18 @@ def single_axis(ctx: ConversionContext, v: SSAValue | None, rank: int, what: str
     if len(axes) != 1:
         raise ctx.error(f"{what} must hold one value, got {axes}")
     return normalize_axis(ctx, axes[0], rank)
+
+
+def runtime_squeeze(ctx: ConversionContext, x: SSAValue, axes: SSAValue) -> set[int]:
+    """The dims a runtime Squeeze ``axes`` operand drops: it names dims of size 1, so when
+    it is empty or holds as many entries as the input has such dims, they are those (the
+    values are not checked at run time); otherwise the output shape depends on them."""
+    ones = {d for d, n in enumerate(shape_of(x)) if n == 1}
+    count = int(np.prod(shape_of(axes)))
+    if count not in (0, len(ones)):
+        raise ctx.error(
+            f"axes (input 1) must be a constant: it is computed at run time and names {count} "
+            f"of the {len(ones)} dims of size 1 in shape {list(shape_of(x))}, so the output "
+            "shape depends on its value"
+        )
+    return ones

@@ -17,6 +17,7 @@ from xtvm.dialects import relay
 from xtvm.dialects.relay import elt_of, shape_of
 from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.converters.common import fold_or_emit, normalize_axis, reshape, transpose
+from xtvm.frontend.onnx.converters.runtime_operands import is_runtime, runtime_squeeze
 from xtvm.frontend.onnx.registry import converter
 
 
@@ -195,6 +196,10 @@ def squeeze(
     x = ins[0]
     assert x is not None
     s = shape_of(x)
+    axes_in = ins[1] if len(ins) > 1 else None
+    if ctx.opset >= 13 and axes_in is not None and is_runtime(axes_in):
+        drop = runtime_squeeze(ctx, x, axes_in)
+        return reshape(ctx, x, [n for d, n in enumerate(s) if d not in drop])
     axes = _axes(ctx, ins, attrs, since=13)
     if axes is None:
         drop = {d for d, n in enumerate(s) if n == 1}
