@@ -201,3 +201,33 @@ def test_zero_size_through_an_exported_library(tmp_path: os.PathLike) -> None:
     _check(model, feed, lib)
     with pytest.raises(xtvm.errors.InputError, match=r"expected shape \[2, 0, 4\]"):
         lib.run({"x": np.zeros((2, 1, 4), F), "z": FULL})
+
+
+REJECTED = {
+    # onnxruntime: "RUNTIME_EXCEPTION ... ArgMax"; xtvm must not return a made-up index
+    "argmax-over-empty-axis": (
+        [N("ArgMax", ["x"], ["y"], axis=1)],
+        {"x": EMPTY},
+        "relay.argmax cannot compute a non-empty result",
+    ),
+    # run-time indices into an empty axis would read past the buffer
+    "gather-runtime-index-from-empty": (
+        [N("Gather", ["x", "i"], ["y"], axis=1)],
+        {"x": EMPTY, "i": np.array([0], np.int64)},
+        "relay.take cannot compute a non-empty result",
+    ),
+    # onnxruntime: "Invalid input shape. Only N can be zero"
+    "average-pool-over-empty-spatial-dims": (
+        [N("GlobalAveragePool", ["x"], ["y"])],
+        {"x": np.zeros((1, 2, 0, 3), F)},
+        "zero-size operand 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(REJECTED))
+def test_ops_that_cannot_read_empty_operands_name_the_node(name: str) -> None:
+    nodes, feed, pattern = REJECTED[name]
+    model = _model(nodes, feed, {"y": (3, FLOAT)})
+    with pytest.raises(xtvm.errors.ModelError, match=rf"node #0 \(\w+\): .*{pattern}"):
+        xtvm.from_onnx(model)

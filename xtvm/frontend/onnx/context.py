@@ -41,6 +41,32 @@ def normalize_array(array: np.ndarray, what: str) -> np.ndarray:
     raise ModelError(f"{what} has element type {arr.dtype}, which xtvm does not support")
 
 
+# relay ops whose non-empty results from zero-size operands are defined and compiled right
+EMPTY_OPERAND_OPS = frozenset(
+    {
+        "relay.reduce",
+        "relay.concatenate",
+        "relay.dense",
+        "relay.dense_pack",
+        "relay.batch_matmul",
+        "relay.einsum",
+        "relay.pad",
+        "relay.scatter_nd",
+        "relay.scatter_elements",
+        # control flow, functions and bounded data-dependent outputs define their own
+        "relay.if",
+        "relay.call",
+        "relay.let",
+        "relay.fn",
+        "relay.tuple",
+        "relay.tuple_get",
+        "relay.mask_positions",
+        "relay.unique",
+        "relay.nms",
+    }
+)
+
+
 class ConversionContext:
     """Builder wrapper handed to converters; one per imported graph."""
 
@@ -66,11 +92,26 @@ class ConversionContext:
         """
         assert len(op.results) == 1
         op.verify()
+        self._check_empty_operands(op)
         folded = self._empty(op) or self._fold(op)
         if folded is not None:
             return folded
         self.builder.insert(op)
         return op.results[0]
+
+    def _check_empty_operands(self, op: Operation) -> None:
+        """A non-empty result read from a zero-size operand: only ops that define it (a
+        reduction's identity, a concat, a matmul over an empty inner dim, a constant pad,
+        a scatter of no updates) may, the rest would read past an empty buffer."""
+        t = op.results[0].type
+        if not isinstance(t, TensorType) or 0 in t.get_shape() or op.name in EMPTY_OPERAND_OPS:
+            return
+        for i, v in enumerate(op.operands):
+            if isinstance(v.type, TensorType) and 0 in v.type.get_shape():
+                raise self.error(
+                    f"{op.name} cannot compute a non-empty result {list(t.get_shape())} from "
+                    f"the zero-size operand {i} {list(v.type.get_shape())}"
+                )
 
     def _empty(self, op: Operation) -> SSAValue | None:
         t = op.results[0].type
