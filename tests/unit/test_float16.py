@@ -119,3 +119,23 @@ def test_runtime_without_ml_dtypes_uses_uint16(monkeypatch):
     assert dtypes.storage_dtype("bfloat16") == np.uint16
     assert dtypes.storage_dtype("float16") == np.float16
     assert dtypes.dtype_name("bfloat16") == "bfloat16"
+
+
+def test_exported_library_runs_half_types_without_the_compiler(tmp_path):
+    """The deployed runtime (ctypes + numpy, ml_dtypes if present) passes half arrays."""
+    import subprocess
+    import sys
+
+    lib = _cast(T.FLOAT16, T.BFLOAT16)
+    path = tmp_path / "m.so"
+    lib.export_library(str(path))
+    code = (
+        "import sys, numpy as np, xtvm.runtime as rt\n"
+        f"m = rt.load({str(path)!r})\n"
+        f"(y,) = m.run({{'x': np.full({N}, 3.14159, np.float16)}})\n"
+        "assert m.output_info[0]['dtype'] == 'bfloat16', m.output_info\n"
+        "assert y.dtype.name == 'bfloat16' and float(y[0]) == 3.140625, y\n"
+        "assert not [k for k in sys.modules if k.startswith(('xdsl', 'llvmlite'))]\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
