@@ -36,7 +36,7 @@ from xtvm.errors import CompileError
 from xtvm.passes.registry import register_pass
 from xtvm.passes.relay.to_graph_normal_form import to_graph_normal_form, walk_ops
 
-_LANGUAGE_OPS = (CallOp, FuncCallOp, FnOp, TupleOp, TupleGetOp, LetOp)
+_LANGUAGE_OPS = frozenset((CallOp, FuncCallOp, FnOp, TupleOp, TupleGetOp, LetOp))
 _MAX_INLINED = 100_000  # a guard: every call site is finite unless something recursed
 
 
@@ -174,7 +174,7 @@ def _leftover(module: ModuleOp) -> None:
 
 def inline_functions(module: ModuleOp) -> int:
     """Inline calls and projections to a fixed point (see the module docstring); the count."""
-    if not any(isinstance(o, _LANGUAGE_OPS) for o in walk_ops(module)):
+    if not any(type(o) in _LANGUAGE_OPS for o in walk_ops(module)):
         return 0  # plain dataflow (every imported model): one walk and done
     to_graph_normal_form(module)
     funcs = _symbols(module)

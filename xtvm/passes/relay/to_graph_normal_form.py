@@ -26,22 +26,25 @@ from xtvm.dialects.relay.functional import LetOp
 from xtvm.passes.registry import register_pass
 
 
+def _children(op: Operation) -> list[Operation]:
+    return [o for r in op.regions for b in r.blocks for o in b.ops]
+
+
 def walk_ops(root: Operation) -> Iterator[Operation]:
     """Every op nested in ``root`` (not ``root``), parents before children, without recursion.
 
     The list of children is taken when the parent is reached, so moving ops out of a region
     being walked (as the passes here do) neither skips nor repeats one.
     """
-    stack: list[Operation] = []
-    for region in reversed(root.regions):
-        for block in reversed(region.blocks):
-            stack.extend(reversed(list(block.ops)))
+    stack = [iter(_children(root))]
     while stack:
-        op = stack.pop()
+        op = next(stack[-1], None)
+        if op is None:
+            stack.pop()
+            continue
         yield op
-        for region in reversed(op.regions):
-            for block in reversed(region.blocks):
-                stack.extend(reversed(list(block.ops)))
+        if op.regions:
+            stack.append(iter(_children(op)))
 
 
 def dissolve_let(let: LetOp) -> None:
@@ -56,7 +59,7 @@ def dissolve_let(let: LetOp) -> None:
 
 def to_graph_normal_form(root: Operation) -> int:
     """Dissolve every ``relay.let`` nested in ``root``; the count."""
-    lets = [op for op in walk_ops(root) if isinstance(op, LetOp)]
+    lets = [op for op in walk_ops(root) if type(op) is LetOp]
     # outermost first: an inner let's ops move out with its parent's body, then dissolve
     for let in lets:
         dissolve_let(let)
