@@ -62,7 +62,8 @@ class MaskPositionsOp(RelayOp):
 
 @irdl_op_definition
 class UniqueOp(RelayOp):
-    """Distinct rows of ``data`` (``[n, m]``, rows compared whole); ``output`` picks
+    """Distinct elements of a 1-D ``data`` (NaN equal to NaN) or rows of a 2-D one (compared
+    whole, IEEE: a row holding NaN equals no other); ``output`` picks
     ``indices`` (``[n]``: first-occurrence row of each distinct row, in value order when
     ``sorted`` else in order of appearance, then zeros), ``inverse`` (``[n]``: each row's
     position among the distinct rows), ``counts`` (``[n]``) or ``count`` (a scalar)."""
@@ -90,8 +91,10 @@ class UniqueOp(RelayOp):
 
     def infer_type(self) -> TensorType:
         s = shape_of(self.data)
-        if len(s) != 2:
-            raise VerifyException(f"{self.name}: data must be 2-D [n, m], got {self.data.type}")
+        if len(s) not in (1, 2):
+            raise VerifyException(
+                f"{self.name}: data must be 1-D [n] or 2-D [n, m], got {self.data.type}"
+            )
         out = self.output.data
         if out not in UNIQUE_OUTPUTS:
             raise VerifyException(

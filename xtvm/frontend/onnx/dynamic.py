@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from onnx import NodeProto
+from onnx import GraphProto, NodeProto
 from xdsl.ir import SSAValue
 
 from xtvm.dialects import relay
@@ -68,6 +68,20 @@ class DynamicValues:
     def attach(self, ctx: ConversionContext) -> None:
         # the context is the frontend's shared object; the table rides on it for converters
         ctx.dynamic_values = self  # type: ignore[attr-defined]
+        inner = ctx.convert_subgraph
+        if inner is None:
+            return
+
+        def checked(graph: GraphProto) -> list[SSAValue]:
+            # relay.if results have one static type per branch: a bound is not a length
+            outs = inner(graph)
+            if any(v in self.info for v in outs):
+                raise ctx.error(
+                    "a control-flow branch cannot return a tensor with a data-dependent length"
+                )
+            return outs
+
+        ctx.convert_subgraph = checked
 
     def mark(self, ctx: ConversionContext, value: SSAValue, axis: int, count: SSAValue) -> SSAValue:
         """Record ``value`` as real up to ``count`` along ``axis``; a count known at import

@@ -26,13 +26,21 @@ def _mask_positions(op: MaskPositionsOp, mask: np.ndarray) -> np.ndarray:
 @register_evaluator(UniqueOp)
 def _unique(op: UniqueOp, x: np.ndarray) -> np.ndarray:
     n = x.shape[0]
-    rows = [x[r].tobytes() for r in range(n)]
-    first: dict[bytes, int] = {}
+
+    # NaN sorts last; it equals NaN between elements of a 1-D x (numpy's flat unique), but
+    # a row holding NaN equals no other row (numpy's unique along an axis)
+    def key(r: int) -> tuple:
+        vals = np.atleast_1d(x[r]).tolist()
+        flat = tuple((v != v, 0.0 if v != v else v) for v in vals)
+        return flat if x.ndim == 1 or all(v == v for v in vals) else (*flat, "row", r)
+
+    rows = [key(r) for r in range(n)]
+    first: dict[tuple, int] = {}
     for r, key in enumerate(rows):
         first.setdefault(key, r)
     order = sorted(first.values())
     if op.is_sorted:
-        order = sorted(order, key=lambda r: tuple(x[r].tolist()))
+        order = sorted(order, key=lambda r: rows[r])
     out = op.output.data
     if out == "count":
         return np.array(len(order), np.int64)

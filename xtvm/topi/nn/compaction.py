@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from xdsl.dialects.builtin import IndexType, i64
+from xdsl.dialects.builtin import IndexType, i1, i64
 
 from xtvm.topi.builder import Tensor
-from xtvm.topi.expr import Expr, const
+from xtvm.topi.expr import Expr, const, is_float
 from xtvm.topi.intrin import cast, clamp, min_, select, sum_
 
 Pair = Callable[[Expr, Expr], Expr]
@@ -39,35 +39,63 @@ def mask_positions(mask: Tensor, name: str = "mask_positions") -> Tensor:
     return kb.compute((n,), pick, name, tag="compaction")
 
 
+def _same(p: Expr, q: Expr) -> Expr:
+    """Equal, with NaN equal to NaN."""
+    if not is_float(p.type):
+        return p.eq(q)
+    return p.eq(q) | (p.ne(p) & q.ne(q))
+
+
+def _less(p: Expr, q: Expr) -> Expr:
+    """Ascending order with NaN last."""
+    if not is_float(p.type):
+        return p < q
+    return (p < q) | (p.eq(p) & q.ne(q))
+
+
+def _element_relations(x: Tensor) -> tuple[Pair, Pair]:
+    """Elements of a 1-D ``x``: NaN equals NaN, as numpy's flat ``unique``."""
+    return (lambda a, b: _same(x[a], x[b])), (lambda a, b: _less(x[a], x[b]))
+
+
 def _row_relations(x: Tensor, name: str) -> tuple[Pair, Pair]:
-    """``same(a, b)`` and ``less(a, b)`` (lexicographic) between rows ``a`` and ``b``."""
+    """Rows of a 2-D ``x``: equal when every element is (IEEE: a row holding NaN equals no
+    other row, as numpy's ``unique`` along an axis), ordered lexicographically, NaN last."""
     n, m = x.shape
-    if m == 1:
-        return (lambda a, b: x[a, 0].eq(x[b, 0])), (lambda a, b: x[a, 0] < x[b, 0])
     kb = x.builder
 
     def first_diff(a: Expr, b: Expr) -> Expr:
         return min_(
-            lambda k: select(x[a, k].ne(x[b, k]), cast(k, i64), const(m, i64)), (m,), dtype=i64
+            lambda k: select(_same(x[a, k], x[b, k]), const(m, i64), cast(k, i64)),
+            (m,),
+            dtype=i64,
         )
 
     diff = kb.compute((n, n), first_diff, f"{name}_first_diff")
+    nans = kb.compute(
+        (n,), lambda a: sum_(lambda k: _count(x[a, k].ne(x[a, k])), (m,)), f"{name}_nans"
+    )
 
     def less(a: Expr, b: Expr) -> Expr:
         d = diff[a, b]
         k = cast(clamp(d, 0, m - 1), IndexType())
-        return (d < m) & (x[a, k] < x[b, k])
+        return (d < m) & _less(x[a, k], x[b, k])
 
-    return (lambda a, b: diff[a, b].eq(m)), less
+    return (lambda a, b: diff[a, b].eq(m) & nans[a].eq(0)), less
 
 
 def unique(x: Tensor, sorted_: bool, output: str, name: str = "unique") -> Tensor:
-    """ONNX Unique over the rows of ``x`` (``[n, m]``): ``output`` is ``indices`` (first
-    occurrences, by value when ``sorted_`` else by position, then zeros), ``inverse``,
-    ``counts`` (then garbage past the count) or ``count`` (a scalar)."""
-    n, _ = x.shape
+    """ONNX Unique over the elements of a 1-D ``x`` or the rows of a 2-D one: ``output`` is
+    ``indices`` (first occurrences, by value when ``sorted_`` else by position, then zeros),
+    ``inverse``, ``counts`` (then garbage past the count) or ``count`` (a scalar)."""
+    n = x.shape[0]
     kb = x.builder
-    same, less = _row_relations(x, name)
+    relations = _element_relations(x) if x.ndim == 1 else _row_relations(x, name)
+    equal, less = relations
+
+    def same(a: Expr, b: Expr) -> Expr:  # reflexive even for rows holding NaN
+        return a.eq(b) | equal(a, b)
+
     dups = kb.compute(
         (n,), lambda i: sum_(lambda r: _count((r < i) & same(r, i)), (n,)), f"{name}_dups"
     )
@@ -79,7 +107,11 @@ def unique(x: Tensor, sorted_: bool, output: str, name: str = "unique") -> Tenso
         return kb.compute((), lambda: sum_(lambda r: _count(first(r)), (n,)), name)
 
     def before(r: Expr, i: Expr) -> Expr:
-        return less(r, i) if sorted_ else r < i
+        if not sorted_:
+            return r < i
+        # ties (rows equal in order but not equal: NaN) go by position, so ranks stay a
+        # permutation of the distinct rows
+        return less(r, i) | (select(less(i, r), const(0, i1), const(1, i1)) & (r < i))
 
     rank = kb.compute(
         (n,), lambda i: sum_(lambda r: _count(first(r) & before(r, i)), (n,)), f"{name}_rank"

@@ -8,9 +8,9 @@ func.func @mask_rank(%m: tensor<2x3xi1>) -> tensor<2x3xi64> {
 
 // -----
 
-// CHECK: relay.unique: data must be 2-D [n, m]
-func.func @unique_rank(%x: tensor<5xf32>) -> tensor<5xi64> {
-  %0 = relay.unique %x {sorted = 1 : i64, output = "indices"} : (tensor<5xf32>) -> tensor<5xi64>
+// CHECK: relay.unique: data must be 1-D [n] or 2-D [n, m]
+func.func @unique_rank(%x: tensor<5x2x2xf32>) -> tensor<5xi64> {
+  %0 = relay.unique %x {sorted = 1 : i64, output = "indices"} : (tensor<5x2x2xf32>) -> tensor<5xi64>
   func.return %0 : tensor<5xi64>
 }
 

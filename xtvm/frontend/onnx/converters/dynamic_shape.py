@@ -52,6 +52,8 @@ def nonzero(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs) 
     if not s:
         raise ctx.error("NonZero of a scalar is not supported")
     n = math.prod(s)
+    if n == 0:
+        return ctx.empty((len(s), 0), i64)
     if elt_of(x) == i1:
         mask = x
     else:
@@ -82,6 +84,9 @@ def compress(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs)
     n, length = shape_of(x)[axis], shape_of(cond)[0]
     if length > n:
         raise ctx.error(f"condition has {length} entries, but the axis has only {n}")
+    if length == 0:
+        out = tuple(0 if d == axis else e for d, e in enumerate(shape_of(x)))
+        return ctx.empty(out, elt_of(x))
     pos, count = _positions(ctx, cond)
     out = ctx.emit(relay.TakeOp(x, pos, axis))
     return dynamic_values(ctx).mark(ctx, out, axis, count)
@@ -93,6 +98,8 @@ def unique(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs) -
     assert x is not None
     s = shape_of(x)
     sorted_ = bool(attrs.get("sorted", 1))
+    if math.prod(s) == 0:  # no rows, or rows of nothing: ONNX's reference finds none
+        return _empty_unique(ctx, x, attrs)
     if "axis" in attrs:
         axis = normalize_axis(ctx, int(attrs["axis"]), len(s))
         rest = [d for d in range(len(s)) if d != axis]
@@ -101,7 +108,7 @@ def unique(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs) -
     else:
         axis = 0
         source = reshape(ctx, x, (math.prod(s),))
-        rows = reshape(ctx, source, (math.prod(s), 1))
+        rows = source  # 1-D: elements, NaN equal to NaN as in numpy's flat unique
     first, inverse, counts, count = (
         ctx.emit(UniqueOp(rows, sorted_, out)) for out in ("indices", "inverse", "counts", "count")
     )
@@ -113,6 +120,15 @@ def unique(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs: Attrs) -
         inverse,
         table.mark(ctx, counts, 0, count),
     ]
+
+
+def _empty_unique(ctx: ConversionContext, x: SSAValue, attrs: Attrs) -> list[SSAValue]:
+    s = shape_of(x)
+    if "axis" in attrs and s[normalize_axis(ctx, int(attrs["axis"]), len(s))] != 0:
+        raise ctx.error(f"Unique along an axis of slices with no elements ({list(s)})")
+    axis = normalize_axis(ctx, int(attrs["axis"]), len(s)) if "axis" in attrs else None
+    y = (0,) if axis is None else tuple(0 if d == axis else e for d, e in enumerate(s))
+    return [ctx.empty(y, elt_of(x)), *(ctx.empty((0,), i64) for _ in range(3))]
 
 
 def _scalar(ctx: ConversionContext, v: SSAValue | None, default: Any, dtype: Any) -> SSAValue:
@@ -140,6 +156,8 @@ def non_max_suppression(
             f"at most {MAX_NMS_BOXES} boxes per batch are supported (the kernel runs one stage "
             f"per box), got {bs[1]}"
         )
+    if math.prod(ss) == 0:
+        return ctx.empty((0, 3), i64)
     if elt_of(scores) != elt_of(boxes):
         scores = ctx.emit(relay.CastOp(scores, elt_of(boxes)))
     fdt = numpy_dtype_of(elt_of(boxes))
