@@ -222,6 +222,11 @@ REJECTED = {
         {"x": np.zeros((1, 2, 0, 3), F)},
         "zero-size operand 0",
     ),
+    "max-pool-over-empty-spatial-dims": (
+        [N("GlobalMaxPool", ["x"], ["y"])],
+        {"x": np.zeros((1, 2, 0, 3), F)},
+        "cannot pool over the empty spatial dims",
+    ),
 }
 
 

@@ -94,6 +94,8 @@ def global_max_pool(ctx: ConversionContext, node: NodeProto, ins: Inputs, attrs:
     rank = len(shape_of(x))
     if rank < 3:
         raise ctx.error(f"expects an [N, C, ...] input of rank >= 3, got rank {rank}")
+    if 0 in shape_of(x)[2:]:  # onnxruntime: "Only N can be zero"; the max of nothing is no pool
+        raise ctx.error(f"cannot pool over the empty spatial dims of {list(shape_of(x))}")
     return ctx.emit(relay.ReduceOp(x, "max", list(range(2, rank)), True))
 
 
