@@ -132,3 +132,24 @@ def test_matching_declared_output_shape_does_not_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ShapeWarning)
         xtvm.from_onnx(model, {"x": [2, 3, 5, 5]}).verify()
+
+
+def _shapeless(model: onnx.ModelProto, *names: str) -> onnx.ModelProto:
+    """``model`` with the named graph inputs/outputs declaring no shape at all."""
+    for vi in [*model.graph.input, *model.graph.output]:
+        if vi.name in names:
+            vi.type.tensor_type.ClearField("shape")
+    return model
+
+
+def test_values_declaring_no_shape() -> None:
+    """The ONNX checker wants a shape on every graph input and output; onnxruntime does not,
+    and exporters omit output shapes. An input without one needs shape_dict."""
+    model = _shapeless(_pool_model([2, 3, 6, 6]), "x", "y")
+    x = np.random.default_rng(2).uniform(-1, 1, (2, 3, 6, 6)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ShapeWarning)
+        assert _compare(model, {"x": x})[0].shape == (2, 4)
+    assert not model.graph.output[0].type.tensor_type.HasField("shape")  # restored
+    with pytest.raises(ShapeError, match="input 'x' declares no shape; give it with shape_dict"):
+        xtvm.from_onnx(model)

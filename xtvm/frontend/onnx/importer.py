@@ -33,6 +33,7 @@ from xtvm.frontend.onnx.shapes import (
     check_declared_outputs,
     declared_dtype,
     resolve_input_shapes,
+    shapes_for_checker,
 )
 
 ModelSource = ModelProto | str | bytes | bytearray | os.PathLike
@@ -154,7 +155,9 @@ def _collect_missing(graph: GraphProto, opset: int, missing: dict[str, list[str]
 
 def _check_model(proto: ModelProto, path: str | None) -> None:
     try:
-        onnx.checker.check_model(path if path is not None else proto)
+        with shapes_for_checker(proto.graph) as patched:
+            # the file on disk lacks the patched shapes: check the loaded proto then
+            onnx.checker.check_model(path if path is not None and not patched else proto)
     except Exception as e:
         raise ModelError(f"invalid ONNX model: {one_line(e)}") from None
 

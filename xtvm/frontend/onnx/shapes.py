@@ -12,10 +12,11 @@ output shape that disagrees with the computed one is a ``ShapeWarning``, not an 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
-from onnx import TensorProto, ValueInfoProto
+from onnx import GraphProto, TensorProto, ValueInfoProto
 
 from xtvm.errors import InputError, ModelError, ShapeError, ShapeWarning
 
@@ -160,6 +161,25 @@ def resolve_input_shapes(
 
 def _show(dims: Sequence[Dim]) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
+
+
+@contextmanager
+def shapes_for_checker(graph: GraphProto) -> Iterator[bool]:
+    """Give graph inputs and outputs that declare no shape an empty one while the ONNX checker
+    runs (it requires a shape; onnxruntime does not, and exporters omit output shapes).
+    Yields whether any was missing; the model is restored afterwards."""
+    missing = [
+        vi
+        for vi in [*graph.input, *graph.output]
+        if vi.type.HasField("tensor_type") and not vi.type.tensor_type.HasField("shape")
+    ]
+    for vi in missing:
+        vi.type.tensor_type.shape.SetInParent()
+    try:
+        yield bool(missing)
+    finally:
+        for vi in missing:
+            vi.type.tensor_type.ClearField("shape")
 
 
 def check_declared_outputs(outputs: Sequence[ValueInfoProto], got: Sequence[Sequence[int]]) -> None:
