@@ -67,6 +67,7 @@ from xtvm.dialects.relay.layout_pool import (
     GlobalAvgPool2dNchwcOp,
     MaxPool2dNchwcOp,
 )
+from xtvm.dialects.relay.loop import LoopOp
 from xtvm.dialects.relay.math import (
     AbsOp,
     CastOp,
@@ -247,6 +248,7 @@ Relay = Dialect(
         FusedOp,
         YieldOp,
         IfOp,
+        LoopOp,
         *DYNAMIC_OPS,
         TupleOp,
         TupleGetOp,
@@ -368,6 +370,7 @@ __all__ = [
     "FusedOp",
     "YieldOp",
     "IfOp",
+    "LoopOp",
     "TupleOp",
     "TupleGetOp",
     "LetOp",

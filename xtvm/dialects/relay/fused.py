@@ -108,8 +108,9 @@ class FusedOp(IRDLOperation):
 def _region_ops() -> tuple[type[IRDLOperation], ...]:
     from xtvm.dialects.relay.control import IfOp
     from xtvm.dialects.relay.functional import FnOp, LetOp
+    from xtvm.dialects.relay.loop import LoopOp
 
-    return (IfOp, LetOp, FnOp)
+    return (IfOp, LoopOp, LetOp, FnOp)
 
 
 @irdl_op_definition
