@@ -25,7 +25,6 @@ type is inferred from the operands (or the region), and the verifiers compare th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
 
 from xdsl.dialects.builtin import ArrayAttr, FunctionType, IntegerAttr, TupleType, i64
 from xdsl.ir import Attribute, Block, Region, SSAValue
@@ -45,9 +44,15 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from xtvm.dialects.relay.functional_syntax import (
+    check_count,
+    parse_attrs,
+    parse_body,
+    parse_results,
+    parse_type_of,
+    print_results,
+)
 from xtvm.dialects.relay.fused import YieldOp
-
-_T = TypeVar("_T", bound=Attribute)
 
 
 def _types(values: Sequence[SSAValue]) -> list[Attribute]:
@@ -79,38 +84,6 @@ def _check_yield(name: str, block: Block, want: Sequence[Attribute]) -> None:
         )
 
 
-def _print_results(printer: Printer, types: Sequence[Attribute]) -> None:
-    printer.print_string(" -> (")
-    printer.print_list(types, printer.print_attribute)
-    printer.print_string(") ")
-
-
-def _parse_results(parser: Parser) -> list[Attribute]:
-    parser.parse_punctuation("->")
-    return parser.parse_comma_separated_list(parser.Delimiter.PAREN, parser.parse_type)
-
-
-def _parse_type_of(parser: Parser, name: str, kind: type[_T], what: str) -> _T:
-    """``: <type>`` where the type must be a ``kind`` (a parse error otherwise)."""
-    parser.parse_punctuation(":")
-    pos = parser.pos
-    t = parser.parse_type()
-    if not isinstance(t, kind):
-        parser.raise_error(f"{name}: expected {what} type, got {t}", pos, parser.pos)
-    return t
-
-
-def _check_count(parser: Parser, pos: int, name: str, got: int, want: int, t: Attribute) -> None:
-    if got != want:
-        parser.raise_error(f"{name}: {got} operands but the type {t} takes {want}", pos, parser.pos)
-
-
-def _parse_attrs(parser: Parser, op: IRDLOperation) -> None:
-    attrs = parser.parse_optional_attr_dict_with_keyword()
-    if attrs is not None:
-        op.attributes.update(attrs.data)
-
-
 # ----------------------------------------------------------------------------------------------
 # tuples
 # ----------------------------------------------------------------------------------------------
@@ -140,8 +113,7 @@ class TupleOp(IRDLOperation):
         printer.print_list(self.fields, printer.print_operand)
         printer.print_string(") : ")
         printer.print_attribute(self.result.type)
-        if self.attributes:
-            printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_op_attributes(self.attributes, print_keyword=True)
 
     @classmethod
     def parse(cls, parser: Parser) -> TupleOp:
@@ -149,10 +121,10 @@ class TupleOp(IRDLOperation):
             parser.Delimiter.PAREN, parser.parse_unresolved_operand
         )
         pos = parser.pos
-        t = _parse_type_of(parser, "relay.tuple", TupleType, "a tuple")
-        _check_count(parser, pos, "relay.tuple", len(fields), len(t.types), t)
+        t = parse_type_of(parser, "relay.tuple", TupleType, "a tuple")
+        check_count(parser, pos, "relay.tuple", len(fields), len(t.types), t)
         op = cls(parser.resolve_operands(fields, list(t.types), pos))
-        _parse_attrs(parser, op)
+        parse_attrs(parser, op)
         return op
 
 
@@ -195,8 +167,7 @@ class TupleGetOp(IRDLOperation):
         printer.print_operand(self.tuple)
         printer.print_string(f"[{self.position}] : ")
         printer.print_attribute(self.tuple.type)
-        if self.attributes:
-            printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_op_attributes(self.attributes, print_keyword=True)
 
     @classmethod
     def parse(cls, parser: Parser) -> TupleGetOp:
@@ -205,13 +176,13 @@ class TupleGetOp(IRDLOperation):
         index = parser.parse_integer(allow_negative=False, allow_boolean=False)
         parser.parse_punctuation("]")
         pos = parser.pos
-        t = _parse_type_of(parser, "relay.tuple_get", TupleType, "a tuple")
+        t = parse_type_of(parser, "relay.tuple_get", TupleType, "a tuple")
         if index >= len(t.types):
             parser.raise_error(
                 f"relay.tuple_get: index {index} is out of range for {t}", pos, parser.pos
             )
         op = cls(parser.resolve_operand(operand, t), index)
-        _parse_attrs(parser, op)
+        parse_attrs(parser, op)
         return op
 
 
@@ -251,9 +222,6 @@ class LetOp(IRDLOperation):
     def var(self) -> SSAValue:
         return self.body.block.args[0]
 
-    def yielded(self) -> tuple[SSAValue, ...]:
-        return tuple(_yield_of(self.name, self.block).values)
-
     def verify_(self) -> None:
         args = self.body.block.args
         if len(args) != 1 or args[0].type != self.value.type:
@@ -270,10 +238,9 @@ class LetOp(IRDLOperation):
         printer.print_string(" : ")
         printer.print_attribute(self.value.type)
         printer.print_string(")")
-        _print_results(printer, _types(self.outputs))
+        print_results(printer, _types(self.outputs))
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=True)
-        if self.attributes:
-            printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_op_attributes(self.attributes, print_keyword=True)
 
     @classmethod
     def parse(cls, parser: Parser) -> LetOp:
@@ -284,10 +251,10 @@ class LetOp(IRDLOperation):
         parser.parse_punctuation(":")
         value_type = parser.parse_type()
         parser.parse_punctuation(")")
-        results = _parse_results(parser)
-        body = parser.parse_region((var.resolve(value_type),))
+        results = parse_results(parser)
+        body, results = parse_body(parser, cls.name, (var.resolve(value_type),), results)
         op = cls(parser.resolve_operand(value, value_type), results, body)
-        _parse_attrs(parser, op)
+        parse_attrs(parser, op)
         return op
 
 
@@ -333,18 +300,16 @@ class FnOp(IRDLOperation):
         printer.print_string(" (")
         printer.print_list(self.block.args, printer.print_block_argument)
         printer.print_string(")")
-        _print_results(printer, list(self.function_type.outputs.data))
+        print_results(printer, list(self.function_type.outputs.data))
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=True)
-        if self.attributes:
-            printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_op_attributes(self.attributes, print_keyword=True)
 
     @classmethod
     def parse(cls, parser: Parser) -> FnOp:
         params = parser.parse_comma_separated_list(parser.Delimiter.PAREN, parser.parse_argument)
-        results = _parse_results(parser)
-        body = parser.parse_region(params)
+        body, results = parse_body(parser, cls.name, params, parse_results(parser))
         op = cls(body, results)
-        _parse_attrs(parser, op)
+        parse_attrs(parser, op)
         return op
 
 
@@ -388,8 +353,7 @@ class CallOp(IRDLOperation):
         printer.print_list(self.args, printer.print_operand)
         printer.print_string(") : ")
         printer.print_attribute(self.function_type)
-        if self.attributes:
-            printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_op_attributes(self.attributes, print_keyword=True)
 
     @classmethod
     def parse(cls, parser: Parser) -> CallOp:
@@ -398,11 +362,11 @@ class CallOp(IRDLOperation):
             parser.Delimiter.PAREN, parser.parse_unresolved_operand
         )
         pos = parser.pos
-        t = _parse_type_of(parser, "relay.call", FunctionType, "a function")
-        _check_count(parser, pos, "relay.call", len(args), len(t.inputs), t)
+        t = parse_type_of(parser, "relay.call", FunctionType, "a function")
+        check_count(parser, pos, "relay.call", len(args), len(t.inputs), t)
         op = cls(
             parser.resolve_operand(callee, t),
             parser.resolve_operands(args, list(t.inputs.data), pos),
         )
-        _parse_attrs(parser, op)
+        parse_attrs(parser, op)
         return op

@@ -124,3 +124,13 @@ func.func @callee_type(%x: tensor<4xf32>) -> tensor<4xf32> {
   %r = relay.call %x(%x) : tensor<4xf32>
   func.return %r : tensor<4xf32>
 }
+
+// -----
+
+// CHECK: relay.let: cannot infer the results: no relay.yield
+func.func @let_infer(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %r = relay.let (%v = %x : tensor<4xf32>) {
+    %e = relay.exp %v : tensor<4xf32>
+  }
+  func.return %r : tensor<4xf32>
+}

@@ -95,3 +95,21 @@ func.func private @double(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = relay.add %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   func.return %y : tensor<4xf32>
 }
+
+// The results of a let or a function may be left out: they are what the body yields.
+// CHECK-LABEL: func.func @inferred
+// CHECK-NEXT:    %r, %r_1 = relay.let (%x = %a : tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+// CHECK-NEXT:      relay.yield %x, %x : tensor<4xf32>, tensor<4xf32>
+// CHECK-NEXT:    }
+// CHECK-NEXT:    %f = relay.fn (%p: tensor<4xf32>) -> (tensor<4xf32>) {
+// CHECK-NEXT:      relay.yield %p : tensor<4xf32>
+// CHECK-NEXT:    }
+func.func @inferred(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %r:2 = relay.let (%x = %a : tensor<4xf32>) {
+    relay.yield %x, %x : tensor<4xf32>, tensor<4xf32>
+  }
+  %f = relay.fn (%p: tensor<4xf32>) {
+    relay.yield %p : tensor<4xf32>
+  }
+  func.return %r#1 : tensor<4xf32>
+}
