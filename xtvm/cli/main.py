@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from xtvm.cli.tune import add_tune_parser
-from xtvm.errors import InputError, ModelError, TuningWarning, XTVMError
+from xtvm.errors import InputError, ModelError, ShapeWarning, TuningWarning, XTVMError
 
 FILL_MODES = ("random", "zeros", "ones")
 
@@ -356,8 +356,9 @@ _show_other_warning = warnings.showwarning
 
 
 def _show_warning(message: Any, category: type[Warning], *rest: Any, **kw: Any) -> None:
-    """A TuningWarning is a summary meant for the user: ``warning: <line>``, no source line."""
-    if issubclass(category, TuningWarning):
+    """A TuningWarning or ShapeWarning is a summary meant for the user: ``warning: <line>``,
+    no source line."""
+    if issubclass(category, (TuningWarning, ShapeWarning)):
         print(f"warning: {_one_line(message)}", file=sys.stderr)
         _WARNED.add(str(message))
     else:

@@ -3,6 +3,8 @@ independent unknowns, the user's shapes win, wrong declared output shapes only w
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -153,3 +155,22 @@ def test_values_declaring_no_shape() -> None:
     assert not model.graph.output[0].type.tensor_type.HasField("shape")  # restored
     with pytest.raises(ShapeError, match="input 'x' declares no shape; give it with shape_dict"):
         xtvm.from_onnx(model)
+
+
+def test_cli_says_the_shape_warning_in_one_line(tmp_path) -> None:
+    """``xtvm compile`` prints ``warning: ...`` (no source line) and succeeds."""
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], {"x": [2, 3]}, {"y": [1, "?"]})
+    onnx.save(model, tmp_path / "m.onnx")
+    proc = subprocess.run(
+        [sys.executable, "-m", "xtvm.cli.main", "compile", str(tmp_path / "m.onnx")]
+        + ["-O0", "-o", str(tmp_path / "m.so")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [
+        "warning: graph output shape mismatch (the computed shapes are used): "
+        "'y' is declared [1, ?] but computes [2, 3]"
+    ]
