@@ -139,3 +139,13 @@ def test_exported_library_runs_half_types_without_the_compiler(tmp_path):
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_bfloat16_input_from_an_npz_file(tmp_path):
+    """np.savez stores ml_dtypes arrays as raw 2-byte records (|V2): accepted as bfloat16."""
+    x = np.linspace(-3, 3, N).astype(BF16)
+    np.savez(tmp_path / "in.npz", x=x)
+    loaded = np.load(tmp_path / "in.npz")["x"]
+    assert loaded.dtype.kind == "V"
+    got = _cast(T.BFLOAT16, T.FLOAT).run({"x": loaded})[0]
+    np.testing.assert_array_equal(got, x.astype(np.float32))

@@ -3,7 +3,8 @@
 A model's metadata names each input/output dtype by numpy's name. ``bfloat16`` is not a
 numpy type: with ``ml_dtypes`` installed (onnx depends on it) arrays are
 ``ml_dtypes.bfloat16``; without it they are ``uint16`` arrays of the bfloat16 bit patterns
-(the upper half of the float32 bits). Either is accepted as an input when ml_dtypes is there.
+(the upper half of the float32 bits). Either is accepted as an input when ml_dtypes is there,
+and so are ``V2`` arrays (what ``np.load`` returns for a saved bfloat16 array).
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def dtype_name(name: str) -> str:
 
 
 def same_bits(arr: np.ndarray, name: str, want: np.dtype) -> np.ndarray | None:
-    """``arr`` viewed as ``want`` when it holds bfloat16 bit patterns as uint16, else None."""
-    if name == BFLOAT16 and arr.dtype == np.uint16 and want != arr.dtype:
+    """``arr`` viewed as ``want`` when it holds bfloat16 bit patterns, else None: ``uint16``
+    arrays, or the raw ``V2`` arrays that ``np.load`` makes of saved ml_dtypes arrays."""
+    raw = arr.dtype == np.uint16 or (arr.dtype.kind == "V" and arr.dtype.itemsize == 2)
+    if name == BFLOAT16 and raw and want != arr.dtype:
         return arr.view(want)
     return None
