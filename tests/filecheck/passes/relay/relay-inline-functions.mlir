@@ -62,3 +62,22 @@ func.func @apply_twice(%x: tensor<4xf32>) -> tensor<4xf32> {
   %r = relay.call %twice(%sig, %x) : ((tensor<4xf32>) -> tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   func.return %r : tensor<4xf32>
 }
+
+// A closure over a parameter of the function that made it (an adder factory).
+// CHECK-LABEL: func.func @closure
+// CHECK-NEXT:    %s = relay.add %x, %k
+// CHECK-NEXT:    %s_1 = relay.add %s, %k
+// CHECK-NEXT:    func.return %s_1
+func.func @closure(%x: tensor<4xf32>, %k: tensor<4xf32>) -> tensor<4xf32> {
+  %adder = relay.fn (%a: tensor<4xf32>) {
+    %g = relay.fn (%z: tensor<4xf32>) {
+      %s = relay.add %z, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+      relay.yield %s : tensor<4xf32>
+    }
+    relay.yield %g : (tensor<4xf32>) -> tensor<4xf32>
+  }
+  %plus = relay.call %adder(%k) : (tensor<4xf32>) -> ((tensor<4xf32>) -> tensor<4xf32>)
+  %r = relay.call %plus(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  %q = relay.call %plus(%r) : (tensor<4xf32>) -> tensor<4xf32>
+  func.return %q : tensor<4xf32>
+}
