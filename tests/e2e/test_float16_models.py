@@ -189,20 +189,34 @@ def test_half_intermediates_are_stored_as_half(ort_run):
 
 
 def test_if_with_half_branches(ort_run):
-    def branch(op, name):
-        out = helper.make_tensor_value_info(name, F16, [8])
-        return helper.make_graph([helper.make_node(op, ["x"], [name])], op, [], [out])
+    """Branches read the enclosing value as a half tensor and return half tensors (both
+    rounded, as onnxruntime passes them); inside, the float32 chains are not rounded."""
+
+    def branch(ops, name):
+        nodes, prev = [], "a"
+        for k, op in enumerate(ops):
+            out = name if k == len(ops) - 1 else f"{name}{k}"
+            nodes.append(helper.make_node(op, [prev], [out]))
+            prev = out
+        return helper.make_graph(
+            nodes, name, [], [helper.make_tensor_value_info(name, F16, [64, 64])]
+        )
 
     node = helper.make_node(
-        "If", ["c"], ["b"], then_branch=branch("Sin", "s"), else_branch=branch("Cos", "k")
+        "If",
+        ["c"],
+        ["b"],
+        then_branch=branch(["Sin", "Transpose", "Sin"], "s"),
+        else_branch=branch(["Cos", "Identity", "Transpose", "Cos"], "k"),
     )
-    nodes = [node, helper.make_node("Mul", ["b", "x"], ["y"])]
-    m = _model(nodes, [("c", TensorProto.BOOL, []), ("x", F16, [8])], [("y", F16, [8])])
+    nodes = [helper.make_node("Exp", ["x"], ["a"]), node, helper.make_node("Sin", ["b"], ["y"])]
+    m = _model(nodes, [("c", TensorProto.BOOL, []), ("x", F16, [64, 64])], [("y", F16, [64, 64])])
     lib = xtvm.build(xtvm.from_onnx(m))
-    x = _half(8, scale=2)
+    x = _half(64, 64)
     for c in (True, False):
         feeds = {"c": np.array(c), "x": x}
         (want,) = ort_run(m, feeds)
         (got,) = lib.run(feeds)
         assert got.dtype == np.float16
         np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32), atol=2e-3)
+        assert np.mean(got == want) > 0.97  # another rounding choice differs on ~10%

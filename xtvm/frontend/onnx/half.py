@@ -19,12 +19,15 @@ such ops is removed, so a chain of them is *not* rounded in between. A native op
 touches float32-run ops (an "isolated" one) is switched to float32 as well. So xtvm rounds:
 at Cast/CastLike to a half type (a Cast *from* half reads the unrounded value), at graph
 outputs, and at the inputs and outputs of native ops that are not isolated (``plan``).
-An ONNX op the frontend splits into several relay ops is rounded at its boundary only.
+Identity nodes vanish (onnxruntime eliminates them), a Cast to the type a value already has
+is dropped, control flow (If) receives and returns half tensors (rounded). An ONNX op the
+frontend splits into several relay ops is rounded at its boundary only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from onnx import GraphProto, NodeProto, TensorProto, ValueInfoProto
@@ -80,35 +83,83 @@ def output_kind(node: NodeProto, kind: Mapping[str, int]) -> int | None:
     return next((kind[n] for n in node.input if n in kind), None)
 
 
-def plan(graph: GraphProto) -> set[tuple[str, ...]]:
-    """The native ops onnxruntime runs in float32 (by their outputs): each half input comes
-    from a float32-run op or from outside, each half output only feeds float32-run ops."""
-    kind = {v.name: v.type.tensor_type.elem_type for v in graph.input}
-    kind.update({t.name: t.data_type for t in graph.initializer})
-    kind = {n: k for n, k in kind.items() if k in HALF_TYPES}
+def _subgraphs(node: NodeProto) -> list[GraphProto]:
+    return [g for a in node.attribute for g in ([a.g] if a.type == a.GRAPH else a.graphs)]
+
+
+def _reads(node: NodeProto) -> list[str]:
+    """Names the node reads, its subgraphs' reads of enclosing values included."""
+    names = list(node.input)
+    for sub in _subgraphs(node):
+        names += [o.name for o in sub.output]
+        for n in sub.node:
+            names += _reads(n)
+    return names
+
+
+def _native(node: NodeProto) -> bool:
+    """Run on half tensors by onnxruntime unless isolated (control flow: always)."""
+    return node.op_type in NATIVE_OPS or bool(_subgraphs(node))
+
+
+@dataclass
+class Plan:
+    """Per node (keyed by its output names): what onnxruntime does with its half values."""
+
+    in_float32: set[tuple[str, ...]] = field(default_factory=set)  # native ops run in float32
+    outer_reads: dict[tuple[str, ...], set[str]] = field(default_factory=dict)  # in subgraphs
+
+
+def plan(
+    graph: GraphProto, outer: Mapping[str, int] | None = None, into: Plan | None = None
+) -> Plan:
+    """The native ops onnxruntime runs in float32: each half input comes from a float32-run
+    op or from outside, each half output only feeds float32-run ops. Subgraphs (If branches)
+    are planned too; the enclosing values they read reach them as half tensors (rounded)."""
+    result = into if into is not None else Plan()
+    kind = dict(outer or {})
+    declared = {v.name: v.type.tensor_type.elem_type for v in graph.input}
+    declared.update({t.name: t.data_type for t in graph.initializer})
+    kind.update({n: k for n, k in declared.items() if k in HALF_TYPES})
     producer: dict[str, NodeProto] = {}
     consumers: dict[str, list[NodeProto]] = {}
+    outputs = {o.name for o in graph.output}
+    alias: dict[str, str] = {}  # Identity outputs onnxruntime eliminates -> their input
+    isolated = result.in_float32
     for node in graph.node:
         k = output_kind(node, kind)
         for name in node.output:
-            producer[name] = node
             if k is not None and name:
                 kind[name] = k
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    outputs = {o.name for o in graph.output}
-    isolated: set[tuple[str, ...]] = set()
+        if node.op_type == "Identity" and not outputs.intersection(node.output):
+            alias[node.output[0]] = alias.get(node.input[0], node.input[0])
+            isolated.add(tuple(node.output))  # gone: neither rounds nor separates
+            continue
+        for name in node.output:
+            producer[name] = node
+        for name in _reads(node):
+            consumers.setdefault(alias.get(name, name), []).append(node)
     for node in graph.node:
-        if node.op_type not in NATIVE_OPS:
+        if node.op_type not in NATIVE_OPS or tuple(node.output) in isolated:
             continue
-        ins = [n for n in node.input if n in kind and n in producer]
+        ins = [alias.get(n, n) for n in node.input]
+        ins = [n for n in ins if n in kind and n in producer]
         outs = [n for n in node.output if n in kind]
-        if any(producer[n].op_type in NATIVE_OPS for n in ins) or outputs.intersection(outs):
+        if any(_native(producer[n]) for n in ins) or outputs.intersection(outs):
             continue
-        if any(c.op_type in NATIVE_OPS for n in outs for c in consumers.get(n, [])):
+        if any(_native(c) for n in outs for c in consumers.get(n, [])):
             continue
         isolated.add(tuple(node.output))
-    return isolated
+    if outer is not None:
+        local = set(declared) | set(producer) | set(alias)
+        for node in graph.node:
+            reads = {n for n in node.input if n in kind and n not in local}
+            if reads:
+                result.outer_reads[tuple(node.output)] = reads
+    for node in graph.node:
+        for sub in _subgraphs(node):
+            plan(sub, kind, result)
+    return result
 
 
 def _emit_cast(ctx: ConversionContext, x: SSAValue, dtype: np.dtype) -> SSAValue:
@@ -125,11 +176,11 @@ class HalfValues:
     def __init__(self, graph: GraphProto) -> None:
         self.kind: dict[str, int] = {}  # ONNX name -> TensorProto.FLOAT16 / BFLOAT16
         self.rounded: set[str] = set()
-        self.in_float32 = plan(graph)
+        self.plan = plan(graph)
 
     def _rounds(self, node: NodeProto) -> bool:
-        """Whether onnxruntime runs the node on half tensors."""
-        return node.op_type in NATIVE_OPS and tuple(node.output) not in self.in_float32
+        """Whether onnxruntime runs the node on half tensors (control flow: its results)."""
+        return _native(node) and tuple(node.output) not in self.plan.in_float32
 
     def source(self, name: str, elem_type: int) -> None:
         """A graph input or initializer: exactly representable in its half type."""
@@ -145,11 +196,15 @@ class HalfValues:
         self, ctx: ConversionContext, node: NodeProto, values: Sequence[SSAValue | None]
     ) -> list[SSAValue | None]:
         """The node's operands, rounded where onnxruntime hands it a half tensor."""
-        if not self._rounds(node):
+        rounds = self._rounds(node)
+        outer = self.plan.outer_reads.get(tuple(node.output), set())
+        if not rounds and not outer:
             return list(values)
         out: list[SSAValue | None] = []
         for name, v in zip(node.input, values):
-            if v is not None and name in self.kind and name not in self.rounded:
+            if not rounds and name not in outer:
+                pass
+            elif v is not None and name in self.kind and name not in self.rounded:
                 v = self.round(ctx, v, self.kind[name])
             out.append(v)
         return out
