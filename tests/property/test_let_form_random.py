@@ -3,7 +3,8 @@
 Random graphs of elementwise ops (unary, binary with broadcasting, constants, values used
 several times, several results, dead ops). ``relay-to-a-normal-form`` must give a verifying
 let form in which every computed value is bound once by a let and read only through it,
-and must be idempotent; ``relay-to-graph-normal-form`` must give back exactly the original
+that computes the same numbers (run as written by the language interpreter), and must be
+idempotent; ``relay-to-graph-normal-form`` must give back exactly the original
 graph, whose numbers the numpy evaluator checks against a direct float64 numpy evaluation
 of the drawn graph (the independent reference). A few cases are compiled from their let
 form with ``xtvm.build`` and run.
@@ -24,6 +25,7 @@ from xdsl.ir import Block, Region, SSAValue
 import xtvm
 from xtvm.dialects import relay
 from xtvm.passes.relay.evaluate import evaluate_function
+from xtvm.passes.relay.interpret import interpret
 from xtvm.passes.relay.to_a_normal_form import to_a_normal_form
 from xtvm.passes.relay.to_graph_normal_form import to_graph_normal_form, walk_ops
 
@@ -147,6 +149,9 @@ def test_anf_then_gnf_is_the_identity(g: Graph) -> None:
     to_a_normal_form(anf)
     anf.verify()
     _check_a_normal_form(anf)
+    # the let form as written, run by the language interpreter
+    for out, want in zip(interpret(anf, g.inputs), g.reference(), strict=True):
+        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
     again = anf.clone()
     to_a_normal_form(again)
     assert again.is_structurally_equivalent(anf), "ANF is not idempotent"
