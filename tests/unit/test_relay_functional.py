@@ -59,6 +59,18 @@ func.func private @swish(%v: {T3}) -> {T3} {{
 """
 
 
+def check_program_results(*arrays: np.ndarray) -> None:
+    """PROGRAM's results against numpy in float64: h = relu(x w1^T), s = swish(h w2^T),
+    y = 2 s. ``arrays``: the inputs x, w1, w2, then the results y, h, s."""
+    x, w1, w2, y, h, s = arrays
+    h_ref = np.maximum(x.astype(np.float64) @ w1.T, 0)
+    o = h_ref @ w2.T
+    s_ref = o / (1 + np.exp(-o))
+    np.testing.assert_allclose(h, h_ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(s, s_ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y, 2 * s_ref, rtol=1e-5, atol=1e-5)
+
+
 def _parse(text: str) -> ModuleOp:
     module = Parser(make_context(), text).parse_module()
     module.verify()
@@ -74,12 +86,7 @@ def test_program_with_functions_let_and_tuples(opt_level: int) -> None:
     lib = xtvm.build(_parse(PROGRAM), opt_level=opt_level, cache=False)
     y, h, s = lib.run({"x": x, "w1": w1, "w2": w2})
 
-    h_ref = np.maximum(x.astype(np.float64) @ w1.T, 0)
-    o = h_ref @ w2.T
-    s_ref = o / (1 + np.exp(-o))
-    np.testing.assert_allclose(h, h_ref, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(s, s_ref, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(y, 2 * s_ref, rtol=1e-5, atol=1e-5)
+    check_program_results(x, w1, w2, y, h, s)
     # the tuple result became one output per field, named after it
     assert [o["name"] for o in lib.metadata["outputs"]] == ["y", "t_0", "t_1"]
 

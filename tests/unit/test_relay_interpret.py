@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_relay_functional import PROGRAM, _parse
+from test_relay_functional import PROGRAM, _parse, check_program_results
 
 import xtvm
 from xtvm.errors import CompileError
@@ -43,12 +43,7 @@ def _inputs() -> list[np.ndarray]:
 def test_program_as_written_matches_numpy() -> None:
     x, w1, w2 = _inputs()
     y, (h, s) = interpret(_parse(PROGRAM), [x, w1, w2])
-    h_ref = np.maximum(x.astype(np.float64) @ w1.T, 0)
-    o = h_ref @ w2.T
-    s_ref = o / (1 + np.exp(-o))
-    np.testing.assert_allclose(h, h_ref, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(s, s_ref, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(y, 2 * s_ref, rtol=1e-5, atol=1e-5)
+    check_program_results(x, w1, w2, y, h, s)
 
 
 def test_rewrites_keep_the_numbers() -> None:
