@@ -1,7 +1,8 @@
 """The let form never changes a program: random dataflow graphs through ANF and back.
 
 Random graphs of elementwise ops (unary, binary with broadcasting, constants, values used
-several times, several results, dead ops). ``relay-to-a-normal-form`` must give a verifying
+several times, several results, dead ops, ``relay.if`` on a runtime boolean whose branches
+read outer values). ``relay-to-a-normal-form`` must give a verifying
 let form in which every computed value is bound once by a let and read only through it,
 that computes the same numbers (run as written by the language interpreter), and must be
 idempotent; ``relay-to-graph-normal-form`` must give back exactly the original
@@ -54,11 +55,17 @@ _SHAPES = [(3, 4), (4,), (3, 1), (1, 4)]
 
 @dataclass
 class Graph:
-    """A drawn graph: nodes are ("input", k) / ("const", array) / (op name, operand ids)."""
+    """A drawn graph: nodes are ("input", k) / ("const", array) / (op name, operand ids);
+    ("if", (p, q)) is ``relay.if %c`` (the last input, a bool) of ``tanh(p) + q`` else ``p * q``,
+    branches reading outer values."""
 
     nodes: list[tuple]
     outputs: list[int]
     inputs: list[np.ndarray]
+
+    @property
+    def has_if(self) -> bool:
+        return any(kind == "if" for kind, _ in self.nodes)
 
     def reference(self) -> list[np.ndarray]:
         vals: list[np.ndarray] = []
@@ -67,6 +74,9 @@ class Graph:
                 vals.append(self.inputs[arg].astype(np.float64))
             elif kind == "const":
                 vals.append(arg.astype(np.float64))
+            elif kind == "if":
+                p, q = vals[arg[0]], vals[arg[1]]
+                vals.append(np.tanh(p) + q if self.inputs[-1] else p * q)
             elif kind in _UNARY:
                 vals.append(_UNARY[kind][1](vals[arg[0]]))
             else:
@@ -74,7 +84,9 @@ class Graph:
         return [vals[i] for i in self.outputs]
 
     def module(self) -> ModuleOp:
-        arg_types = [relay.tensor_type(x.shape) for x in self.inputs]
+        arg_types = [
+            relay.tensor_type(x.shape, relay.element_type_of(x.dtype)) for x in self.inputs
+        ]
         block = Block(arg_types=arg_types)
         vals: list[SSAValue] = []
         for kind, arg in self.nodes:
@@ -83,6 +95,8 @@ class Graph:
                 continue
             if kind == "const":
                 op = relay.ConstantOp.from_numpy(arg)
+            elif kind == "if":
+                op = _if_op(block.args[-1], vals[arg[0]], vals[arg[1]])
             elif kind in _UNARY:
                 op = _UNARY[kind][0](vals[arg[0]])
             else:
@@ -95,6 +109,15 @@ class Graph:
         return ModuleOp([fn])
 
 
+def _if_op(cond: SSAValue, p: SSAValue, q: SSAValue) -> relay.IfOp:
+    t = relay.TanhOp(p)
+    a = relay.AddOp(t.results[0], q)
+    m = relay.MultiplyOp(p, q)
+    then_block, else_block = Block([t, a, relay.YieldOp(a.results[0])]), Block()
+    else_block.add_ops([m, relay.YieldOp(m.results[0])])
+    return relay.IfOp(cond, [a.results[0].type], Region(then_block), Region(else_block))
+
+
 @st.composite
 def graphs(draw) -> Graph:
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
@@ -105,11 +128,13 @@ def graphs(draw) -> Graph:
     ]
     nodes: list[tuple] = [("input", k) for k in range(n_in)]
     for _ in range(draw(st.integers(1, 12))):
-        choice = draw(st.sampled_from(["unary", "binary", "binary", "const"]))
+        choice = draw(st.sampled_from(["unary", "binary", "binary", "const", "if"]))
         pick = st.integers(0, len(nodes) - 1)
         if choice == "const":
             shape = _SHAPES[draw(st.integers(0, len(_SHAPES) - 1))]
             nodes.append(("const", rng.standard_normal(shape).astype(np.float32)))
+        elif choice == "if":
+            nodes.append(("if", (draw(pick), draw(pick))))
         elif choice == "unary":
             nodes.append((draw(st.sampled_from(sorted(_UNARY))), (draw(pick),)))
         else:
@@ -119,7 +144,10 @@ def graphs(draw) -> Graph:
         nodes.append(("tanh", (0,)))
         computed = [len(nodes) - 1]
     outputs = draw(st.lists(st.sampled_from(computed), min_size=1, max_size=3))
-    return Graph(nodes, outputs, inputs)
+    graph = Graph(nodes, outputs, inputs)
+    if graph.has_if:
+        inputs.append(np.array(draw(st.booleans())))
+    return graph
 
 
 def _check_a_normal_form(module: ModuleOp) -> None:
@@ -159,7 +187,8 @@ def test_anf_then_gnf_is_the_identity(g: Graph) -> None:
     to_graph_normal_form(gnf)
     gnf.verify()
     assert gnf.is_structurally_equivalent(original)
-    got = evaluate_function(_main(gnf), g.inputs)
+    # dataflow: the plain numpy evaluator (it has no relay.if); else the interpreter
+    got = interpret(gnf, g.inputs) if g.has_if else evaluate_function(_main(gnf), g.inputs)
     for out, want in zip(got, g.reference(), strict=True):
         np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
 
