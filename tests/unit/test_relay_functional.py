@@ -112,6 +112,17 @@ def test_call_of_an_unknown_function_is_a_compile_error() -> None:
         xtvm.build(_parse(text), cache=False)
 
 
+def test_call_of_a_declaration_is_a_compile_error() -> None:
+    text = """
+    func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+      %y = func.call @ext(%x) : (tensor<4xf32>) -> tensor<4xf32>
+      func.return %y : tensor<4xf32>
+    }
+    func.func @ext(%x: tensor<4xf32>) -> tensor<4xf32>"""
+    with pytest.raises(CompileError, match="cannot inline func.call @ext"):
+        xtvm.build(_parse(text), cache=False)
+
+
 def test_recursion_is_a_compile_error() -> None:
     text = """
     func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {

@@ -93,7 +93,7 @@ def _rewrite_once(module: ModuleOp, funcs: dict[str, FuncOp]) -> int:
                 new = _splice(fn.block, op.args, op)
         elif isinstance(op, FuncCallOp):
             callee = funcs.get(op.callee.string_value())
-            if callee is not None and callee.body.blocks:
+            if callee is not None and len(callee.body.blocks) == 1:
                 new = _splice(callee.body.block, op.arguments, op)
         elif isinstance(op, TupleGetOp):
             tup = op.tuple.owner
@@ -122,6 +122,8 @@ def _flatten(value: SSAValue, before: Operation) -> list[SSAValue]:
 
 def _flatten_results(func: FuncOp) -> None:
     """Tuple results of a public function become one result per tensor."""
+    if len(func.body.blocks) != 1:  # a declaration
+        return
     ret = func.body.block.last_op
     if not isinstance(ret, ReturnOp) or not any(
         isinstance(v.type, TupleType) for v in ret.operands
@@ -165,7 +167,12 @@ def _erase_dead(module: ModuleOp) -> None:
 
 def _leftover(module: ModuleOp) -> None:
     for op in walk_ops(module):
-        if isinstance(op, CallOp | TupleGetOp | FuncCallOp | FnOp | TupleOp):
+        if isinstance(op, FuncCallOp):
+            raise CompileError(
+                f"relay-inline-functions: cannot inline func.call @{op.callee.string_value()}: "
+                "it has no single-block body in this module"
+            )
+        if isinstance(op, CallOp | TupleGetOp | FnOp | TupleOp):
             raise CompileError(
                 f"relay-inline-functions: cannot remove {op.name} (a function or tuple value "
                 "not known at compile time); only known functions and tuples compile"
