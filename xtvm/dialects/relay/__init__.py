@@ -67,7 +67,7 @@ from xtvm.dialects.relay.layout_pool import (
     GlobalAvgPool2dNchwcOp,
     MaxPool2dNchwcOp,
 )
-from xtvm.dialects.relay.loop import LoopOp
+from xtvm.dialects.relay.loop import COND_TYPE, INDEX_TYPE, LoopOp
 from xtvm.dialects.relay.math import (
     AbsOp,
     CastOp,
@@ -371,6 +371,8 @@ __all__ = [
     "YieldOp",
     "IfOp",
     "LoopOp",
+    "INDEX_TYPE",
+    "COND_TYPE",
     "TupleOp",
     "TupleGetOp",
     "LetOp",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from onnx import GraphProto, NodeProto
+from onnx import NodeProto
 from xdsl.builder import Builder
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -75,9 +75,9 @@ class ConversionContext:
         self.opset = opset
         self.node: NodeProto = NodeProto()
         self.label = "graph"
-        # set by the importer: converts a subgraph (If branch) at the builder's insertion
-        # point and returns its outputs
-        self.convert_subgraph: Callable[[GraphProto], list[SSAValue]] | None = None
+        # set by the importer: converts a subgraph (If branch, loop body: graph, bind=names
+        # of its inputs) at the builder's insertion point and returns its outputs
+        self.convert_subgraph: Callable[..., list[SSAValue]] | None = None
 
     # -- emitting ---------------------------------------------------------------------------
 

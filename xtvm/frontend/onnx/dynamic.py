@@ -72,9 +72,9 @@ class DynamicValues:
         if inner is None:
             return
 
-        def checked(graph: GraphProto) -> list[SSAValue]:
-            # relay.if results have one static type per branch: a bound is not a length
-            outs = inner(graph)
+        def checked(graph: GraphProto, **kw: Any) -> list[SSAValue]:
+            # relay.if/relay.loop results have static types: a bound is not a length
+            outs = inner(graph, **kw)
             if any(v in self.info for v in outs):
                 raise ctx.error(
                     "a control-flow branch cannot return a tensor with a data-dependent length"

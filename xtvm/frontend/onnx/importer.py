@@ -263,15 +263,19 @@ class _GraphImporter:
         )
         return ModuleOp([main])
 
-    def convert_subgraph(self, graph: GraphProto) -> list[SSAValue]:
-        """Convert a control-flow body (an If branch) at the context's insertion point and
-        return its outputs. Its nodes read the enclosing scopes' names; the names it
-        defines (and its initializers) are dropped again afterwards."""
+    def convert_subgraph(
+        self, graph: GraphProto, bind: dict[str, SSAValue] | None = None
+    ) -> list[SSAValue]:
+        """Convert a control-flow body (an If branch, a loop body whose graph inputs are
+        ``bind``) at the context's insertion point and return its outputs. Its nodes read the
+        enclosing scopes' names; the names it defines (and its initializers) are dropped
+        again afterwards."""
         ctx = self.ctx
         saved = (self.env, self.initializers, ctx.node, ctx.label)
         self.env = {
             k: v for k, v in self.env.items() if k not in {t.name for t in graph.initializer}
         }
+        self.env.update(bind or {})
         self.initializers = {**self.initializers, **{t.name: t for t in graph.initializer}}
         try:
             _check_references(graph, set(self.env) | set(self.initializers), f"{saved[3]}: ")

@@ -9,7 +9,8 @@ a group a singleton kernel ``@fused_<op>``; structurally identical groups share 
 (built once); the graph function holds only
 ``arith.constant dense<..>`` (same elements attribute as the ``relay.constant``),
 ``te.call``, ``func.return`` and, for each ``relay.if``, an ``scf.if`` on the
-``tensor.extract``ed condition whose regions hold the same and end in ``scf.yield``; it keeps
+``tensor.extract``ed condition whose regions hold the same and end in ``scf.yield``, and for
+each ``relay.loop`` an ``scf.while`` (relay_to_te/loop.py); it keeps
 its ``arg_attrs``/``res_attrs``. Kernel names are
 unique in the module. An op without a lowering raises ``CompileError`` naming it.
 """
@@ -31,6 +32,7 @@ from xtvm.dialects import relay
 from xtvm.dialects.te import CallOp, KernelOp
 from xtvm.errors import CompileError
 from xtvm.lowering.relay_to_te.control import lower_if
+from xtvm.lowering.relay_to_te.loop import lower_loop, separate_swaps
 from xtvm.lowering.relay_to_te.ops import LOWERINGS, stage_name
 from xtvm.passes.registry import register_pass
 from xtvm.topi.builder import KernelBuilder, Tensor
@@ -175,6 +177,10 @@ def _lower_block(block: Block, kernel_for: Callable[..., str]) -> None:
             _lower_block(op.then_block, kernel_for)
             _lower_block(op.else_block, kernel_for)
             lower_if(op)
+        elif isinstance(op, relay.LoopOp):
+            separate_swaps(op)
+            _lower_block(op.block, kernel_for)
+            lower_loop(op)
         elif isinstance(op, relay.ConstantOp):
             const = arith.ConstantOp(op.value, op.result.type)
             const.result.name_hint = op.result.name_hint

@@ -6,12 +6,13 @@ that buffers whose lifetimes do not overlap share bytes. Every output argument i
 an output that is an input, a weight or another output is filled by a small copy kernel.
 An ``scf.if`` (from ``relay.if``) becomes an ``scf.if`` without results on the condition's
 element (``memref.load``); its branches write the results' buffers (entry_plan.py).
+An ``scf.while`` (from ``relay.loop``) becomes an ``scf.while`` over the iteration and
+condition scalars whose body calls the kernels (entry_loop.py).
 """
 
 from __future__ import annotations
 
 import re
-from contextlib import ExitStack
 
 from xdsl.dialects import arith, cf, func, memref, scf, tensor
 from xdsl.dialects.builtin import (
@@ -29,7 +30,14 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from xtvm.dialects import te, tir
 from xtvm.errors import CompileError
-from xtvm.lowering.te_to_tir.emit import Emitter, Scope
+from xtvm.lowering.te_to_tir.emit import Scope
+from xtvm.lowering.te_to_tir.entry_loop import (
+    copy_kernel,
+    lower_from_elements,
+    lower_insert_slice,
+    lower_scalar,
+    lower_while,
+)
 from xtvm.lowering.te_to_tir.entry_plan import computed_values, plan_entry
 from xtvm.lowering.te_to_tir.kernel import elem_bytes, memref_of
 
@@ -78,26 +86,6 @@ def plan_workspace(sizes: list[int], live: list[tuple[int, int]]) -> tuple[list[
     return offsets, total
 
 
-def _copy_kernel(name: str, t: Attribute) -> tir.PrimFuncOp:
-    pf = tir.PrimFuncOp(name, [t, t])
-    pf.block.add_op(tir.ReturnOp())
-    em = Emitter(Scope(pf.block))
-    src, dst = pf.block.args
-    src.name_hint, dst.name_hint = "src", "dst"
-    ivs: list[SSAValue] = []
-    with ExitStack() as stack:
-        stack.enter_context(em.at(InsertPoint.before(pf.block.last_op)))  # type: ignore[arg-type]
-        for d, e in enumerate(t.get_shape()):  # type: ignore[attr-defined]
-            loop = tir.ForOp(em.index(0), em.index(e), em.index(1))
-            loop.induction_var.name_hint = f"i{d}"
-            em.insert(loop)
-            ivs.append(loop.induction_var)
-            stack.enter_context(em.inside(loop.block))
-        v = em.insert(memref.LoadOp.get(src, ivs)).results[0]
-        em.insert(memref.StoreOp.get(v, dst, ivs))
-    return pf
-
-
 def _names(attrs: ArrayAttr | None, n: int, prefix: str) -> list[str]:
     out = []
     for k in range(n):
@@ -141,7 +129,7 @@ def lower_main(
         # SSA names must not start with a digit (exporters name values "20")
         a.name_hint = n if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", n) else None
     for v, k in home.items():
-        if isinstance(v.owner, te.CallOp | scf.IfOp):
+        if isinstance(v.owner, te.CallOp | scf.IfOp | scf.WhileOp):
             env[v] = body.args[n_in + k]
 
     # liveness of intermediates, in pre-order; a branch's yielded value shares the buffer
@@ -171,7 +159,22 @@ def lower_main(
 
     extra: list[Operation] = []
     copies: dict[Attribute, str] = {}
+    stacks: dict[tuple[Attribute, Attribute], str] = {}
+    stored: dict[SSAValue, SSAValue] = {}  # a loop's iteration scalar -> its 0-d buffer
     n_globals = 0
+
+    def fresh(base: str) -> str:
+        name = base
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
+
+    def stack(row: Attribute, full: Attribute) -> str:
+        if (row, full) not in stacks:
+            stacks[(row, full)] = fresh(f"__stack{len(stacks)}")
+            extra.append(copy_kernel(stacks[(row, full)], row, full))  # type: ignore[arg-type]
+        return stacks[(row, full)]
 
     def copy(src: SSAValue, dst: SSAValue, ip: InsertPoint) -> None:
         t = dst.type
@@ -181,7 +184,7 @@ def lower_main(
                 name += "_"
             taken.add(name)
             copies[t] = name
-            extra.append(_copy_kernel(name, t))
+            extra.append(copy_kernel(name, t))  # type: ignore[arg-type]
         Rewriter.insert_op(tir.CallOp(copies[t], [src, dst]), ip)
 
     def lower_block(src: Block, ip: InsertPoint) -> None:
@@ -225,6 +228,14 @@ def lower_main(
                 Rewriter.insert_op(tir.CallOp(callee, args), ip)
             elif isinstance(op, scf.IfOp):
                 lower_if(op, ip)
+            elif isinstance(op, scf.WhileOp):
+                lower_while(op, ip, env, stored, lower_block, copy)
+            elif isinstance(op, arith.CmpiOp | arith.AndIOp | arith.AddiOp | arith.IndexCastOp):
+                lower_scalar(op, env, ip)
+            elif isinstance(op, tensor.FromElementsOp):
+                lower_from_elements(op, env, ip)
+            elif isinstance(op, tensor.InsertSliceOp):
+                lower_insert_slice(op, env, stored, stack, ip)
             elif isinstance(op, func.ReturnOp):
                 for k, v in enumerate(outs):
                     dst = body.args[n_in + k]
@@ -232,7 +243,7 @@ def lower_main(
                         if v not in env:
                             raise CompileError("@main: returns a value it does not define")
                         copy(env[v], dst, ip)
-            elif not isinstance(op, scf.YieldOp):
+            elif not isinstance(op, scf.YieldOp | scf.ConditionOp):
                 raise CompileError(f"@main: unsupported op {op.name} (expected te.call)")
 
     def lower_if(op: scf.IfOp, ip: InsertPoint) -> None:

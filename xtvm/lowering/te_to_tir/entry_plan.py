@@ -1,4 +1,5 @@
-"""Where each tensor of ``@main`` lives: liveness and buffer sharing across ``scf.if``.
+"""Where each tensor of ``@main`` lives: liveness and buffer sharing across ``scf.if`` and
+``scf.while``.
 
 ``@main``'s ops are numbered in pre-order (an ``scf.if``, then its then region, then its
 else region, then an end position), so the two branches occupy disjoint ranges and
@@ -10,13 +11,20 @@ A conditional's result needs one buffer that both branches write: a value a bran
 that a kernel call (or a nested conditional) of that same branch produces is computed
 straight into it (it *aliases* the result); anything else (an outer value, an input, a
 weight, a value yielded twice) is copied into it at the end of the branch.
+
+An ``scf.while`` (from ``relay.loop``) is numbered like a conditional (its regions, then an
+end position); each tensor result is the loop's state buffer, live from the loop's start to
+its end at least. Carried values the body yields are computed into their own buffers and
+copied into the state at the end of the iteration (the body still reads the current
+state while it computes the next), rows are inserted into the stacked results directly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xdsl.dialects import func, scf
+from xdsl.dialects import func, scf, tensor
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Block, Operation, SSAValue
 
 from xtvm.dialects import te
@@ -34,8 +42,8 @@ class EntryPlan:
         """Pre-order positions of ``block``'s ops and of the regions of its ``scf.if``s."""
         for op in block.ops:
             self.order[op] = len(self.order) + len(self.end)
-            if isinstance(op, scf.IfOp):
-                for region in (op.true_region, op.false_region):
+            if isinstance(op, scf.IfOp | scf.WhileOp):
+                for region in op.regions:
                     for b in region.blocks:
                         self.number(b)
                 self.end[op] = len(self.order) + len(self.end)
@@ -58,6 +66,11 @@ class EntryPlan:
         start = self.order[owner]
         home = owner.parent_block()
         last = max((self.use_position(u.operation, home) for u in v.uses), default=start)
+        if isinstance(owner, scf.WhileOp):  # a loop's state is written all through it
+            last = max(last, self.end[owner])
+        if isinstance(owner, tensor.FromElementsOp) and home is not None:
+            # the iteration buffer: rows are inserted at its offset at the body's end
+            last = max(last, self.order[home.last_op])  # type: ignore[index]
         return start, max(start, last)
 
     def find(self, v: SSAValue) -> SSAValue:
@@ -70,6 +83,9 @@ class EntryPlan:
         """Alias yielded values to the results of the conditionals of ``block`` (nested
         ones too), outermost first."""
         for op in block.ops:
+            if isinstance(op, scf.WhileOp):
+                link_stacks(self, op)
+                continue
             if not isinstance(op, scf.IfOp):
                 continue
             for region in (op.true_region, op.false_region):
@@ -101,10 +117,27 @@ def computed_values(block: Block) -> list[SSAValue]:
     for op in block.ops:
         if isinstance(op, te.CallOp):
             out.extend(op.res)
+        elif isinstance(op, tensor.FromElementsOp | tensor.InsertSliceOp):
+            out.append(op.result)
         elif isinstance(op, scf.IfOp):
             out.extend(op.results)
             for region in (op.true_region, op.false_region):
                 out.extend(computed_values(region.block))
+        elif isinstance(op, scf.WhileOp):
+            out.extend(r for r in op.results if isinstance(r.type, TensorType))
+            out.extend(computed_values(op.after_region.block))
         elif isinstance(op, func.ReturnOp):
             break
     return out
+
+
+def link_stacks(plan: EntryPlan, op: scf.WhileOp) -> None:
+    """A loop's rows are inserted straight into its stacked results (the inserts alias
+    them); nested conditionals and loops of its body are linked too."""
+    body = op.after_region.block
+    term = body.last_op
+    assert isinstance(term, scf.YieldOp)
+    for value, result in zip(term.arguments, op.results):
+        if isinstance(value.owner, tensor.InsertSliceOp):
+            plan.alias[value] = result
+    plan.link_yields(body)

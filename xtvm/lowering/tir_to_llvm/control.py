@@ -1,6 +1,7 @@
 """Control flow: ``tir.for`` as a header block with the induction variable as a block
 argument (a phi), ``scf.if`` as ``cond_br``, ``tir.call`` / ``tir.return``, and in the entry
-``cf.assert`` as a ``cond_br`` to an error-status return.
+``cf.assert`` as a ``cond_br`` to an error-status return, ``scf.while`` (a loop of the entry)
+as a header block with phis.
 
 Loop kinds: ``serial``, ``unrolled`` (LLVM's O3 unroller decides) and ``vectorized`` loops
 that ``tir-vectorize`` left alone become plain loops; ``parallel`` loops are outlined
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from xdsl.dialects import cf, llvm, scf
 from xdsl.dialects.builtin import i32, i64
-from xdsl.ir import SSAValue
+from xdsl.ir import Block, SSAValue
 
 from xtvm.dialects import tir
 from xtvm.errors import CompileError
@@ -65,6 +66,36 @@ def _if(fl: FuncLowering, op: scf.IfOp) -> None:
         fl.lower_ops(op.false_region.block)
         fl.emit(llvm.BrOp(merge))
     fl.block = merge
+
+
+def _enter(fl: FuncLowering, block: Block, src: Block) -> None:
+    """Lower ``src`` into ``block``, whose arguments stand for ``src``'s."""
+    fl.block = block
+    for a, new in zip(src.args, block.args):
+        fl.set(a, new)
+    fl.lower_ops(src)
+
+
+@lowers(scf.WhileOp)
+def _while(fl: FuncLowering, op: scf.WhileOp) -> None:
+    """A header block (the before region, arguments as phis) that branches to the body or
+    the exit; the body branches back with what it yields."""
+    if any(r.uses for r in op.results):
+        raise CompileError(f"@{fl.name}: scf.while results are not supported in tir")
+    before, after = op.before_region.block, op.after_region.block
+    header = fl.new_block([a.type for a in before.args])
+    body = fl.new_block([a.type for a in after.args])
+    exit_ = fl.new_block()
+    fl.emit(llvm.BrOp(header, *[fl.get(a) for a in op.arguments]))
+    _enter(fl, header, before)
+    cond = before.last_op
+    assert isinstance(cond, scf.ConditionOp)
+    fl.emit(llvm.CondBrOp(fl.get(cond.condition), body, [fl.get(a) for a in cond.args], exit_, []))
+    _enter(fl, body, after)
+    term = after.last_op
+    assert isinstance(term, scf.YieldOp)
+    fl.emit(llvm.BrOp(header, *[fl.get(a) for a in term.arguments]))
+    fl.block = exit_
 
 
 # the status the entry returns when a branch the compiler could not build is taken

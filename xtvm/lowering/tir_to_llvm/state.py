@@ -203,7 +203,7 @@ class FuncLowering:
     def lower_ops(self, block: Block) -> None:
         """Lower every op of a tir/scf block (terminators excepted) into the current block."""
         for op in block.ops:
-            if op.name in ("tir.yield", "scf.yield"):
+            if op.name in ("tir.yield", "scf.yield", "scf.condition"):
                 continue
             handler = HANDLERS.get(type(op))
             if handler is None:

@@ -37,13 +37,15 @@ def is_graph_op(op: Operation) -> bool:
 
 def function_blocks(module: ModuleOp) -> Iterator[Block]:
     """The body blocks of every ``func.func`` in ``module`` and of the ``relay.if`` regions
-    in them, outer blocks first (never a fused region)."""
+    and ``relay.loop`` bodies in them, outer blocks first (never a fused region)."""
     for op in module.walk():
         if isinstance(op, FuncOp) and not inside_fused(op):
             yield from op.body.blocks
         elif isinstance(op, relay.IfOp) and not inside_fused(op):
             yield op.then_block
             yield op.else_block
+        elif isinstance(op, relay.LoopOp) and not inside_fused(op):
+            yield op.block
 
 
 def constant_array(value: SSAValue) -> np.ndarray | None:
@@ -61,7 +63,9 @@ def single_use_by(value: SSAValue, user: Operation) -> bool:
 def is_dead(op: Operation) -> bool:
     """A graph op or a ``relay.if`` (pure regions, or an unbuildable branch's assert, which
     only matters if its result does) whose results nothing uses."""
-    return (is_graph_op(op) or isinstance(op, relay.IfOp)) and all(not r.uses for r in op.results)
+    return (is_graph_op(op) or isinstance(op, relay.IfOp | relay.LoopOp)) and all(
+        not r.uses for r in op.results
+    )
 
 
 def erase_dead_ops(block: Block) -> int:

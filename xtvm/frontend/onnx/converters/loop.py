@@ -1,0 +1,368 @@
+"""Loops: ONNX ``Loop`` and ``Scan`` -> ``relay.loop`` (or the iterations unrolled).
+
+A loop whose trip count is a constant of at most ``UNROLL_LIMIT`` iterations, and whose
+condition is known at import time in every iteration, is unrolled here: cheap to compile,
+fusion works across iterations, and carried values may even change shape. Anything else
+becomes one ``relay.loop`` whose body is converted once with its graph inputs bound to the
+block arguments (iteration number, condition, carried values). Stacked scan outputs need a
+static length (a constant trip count and no condition that may stop early); a data-dependent
+length is an ``UnsupportedOperatorError`` that says so. ``Scan`` is the same loop with a
+static trip count (the scanned axis) whose body slices each scan input at the iteration
+(``relay.take`` with the iteration number as a 0-d index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from onnx import GraphProto, NodeProto
+from xdsl.builder import Builder
+from xdsl.ir import Block, Region, SSAValue
+from xdsl.rewriter import InsertPoint
+from xdsl.traits import Pure
+
+from xtvm.dialects import relay
+from xtvm.errors import ModelError, UnsupportedOperatorError
+from xtvm.frontend.onnx.context import ConversionContext
+from xtvm.frontend.onnx.registry import converter
+
+# constant trip counts up to this many iterations are unrolled at import
+UNROLL_LIMIT = 16
+
+# (iteration, condition, carried values) -> the values bound to the body's graph inputs
+Binder = Callable[[SSAValue, SSAValue, list[SSAValue]], list[SSAValue]]
+
+
+def _convert_body(
+    ctx: ConversionContext, graph: GraphProto, block: Block, values: Callable[[], list[SSAValue]]
+) -> list[SSAValue]:
+    """Convert ``graph`` at the end of ``block`` with its inputs bound to ``values()``
+    (computed there too: Scan's slices of the iteration)."""
+    if ctx.convert_subgraph is None:
+        raise ctx.error("subgraphs cannot be converted in this context")
+    saved = ctx.builder
+    ctx.builder = Builder(InsertPoint.at_end(block))
+    try:
+        bound = values()
+        if len(graph.input) != len(bound):
+            raise ctx.error(f"the body takes {len(graph.input)} inputs, expected {len(bound)}")
+        bind = {i.name: v for i, v in zip(graph.input, bound) if i.name}
+        return ctx.convert_subgraph(graph, bind=bind)
+    finally:
+        ctx.builder = saved
+
+
+def _at(ctx: ConversionContext, block: Block, fn: Callable[[], SSAValue]) -> SSAValue:
+    """``fn()`` with the builder at the end of ``block``."""
+    saved = ctx.builder
+    ctx.builder = Builder(InsertPoint.at_end(block))
+    try:
+        return fn()
+    finally:
+        ctx.builder = saved
+
+
+def _clear(block: Block) -> None:
+    for op in reversed(list(block.ops)):
+        block.erase_op(op, safe_erase=False)
+
+
+def _scalar(ctx: ConversionContext, v: SSAValue, what: str, elt: str) -> SSAValue:
+    """``v`` as a 0-d tensor (a one-element ``[1]`` is reshaped)."""
+    if relay.elt_of(v) != relay.element_type_of(elt) or int(np.prod(relay.shape_of(v))) != 1:
+        raise ctx.error(f"{what} must be a one-element {elt} tensor, got {v.type}")
+    return v if relay.shape_of(v) == () else ctx.emit(relay.ReshapeOp(v, ()))
+
+
+def _stack(ctx: ConversionContext, rows: list[SSAValue], k: int) -> SSAValue:
+    """Rows of one scan output stacked along a new axis 0."""
+    if any(r.type != rows[0].type for r in rows):
+        raise ctx.error(
+            f"scan output {k} has rows of different shapes ({', '.join(str(r.type) for r in rows)})"
+        )
+    shape = relay.shape_of(rows[0])
+    parts = [ctx.emit(relay.ReshapeOp(r, (1, *shape))) for r in rows]
+    return parts[0] if len(parts) == 1 else ctx.emit(relay.ConcatenateOp(parts, 0))
+
+
+def _unroll(
+    ctx: ConversionContext,
+    graph: GraphProto,
+    trips: int,
+    inits: list[SSAValue],
+    bind: Binder,
+    body_cond: bool,
+    check: bool,
+) -> list[SSAValue] | None:
+    """Finals then stacked outputs of the unrolled loop, or None (nothing emitted) when a
+    condition that is ``check``ed is only known at run time. ``body_cond``: the body yields
+    a condition first (Loop), else not (Scan)."""
+    scratch = Block()
+    state, rows = list(inits), []
+    cond = _at(ctx, scratch, lambda: ctx.constant(np.array(True)))
+    for i in range(trips):
+        it = _at(ctx, scratch, lambda i=i: ctx.constant(np.array(i, np.int64)))
+        try:
+            outs = _convert_body(
+                ctx, graph, scratch, lambda it=it, cond=cond, state=state: bind(it, cond, state)
+            )
+        except ModelError:
+            _clear(scratch)
+            raise
+        if body_cond:
+            cond, outs = outs[0], outs[1:]
+        state, scans = outs[: len(inits)], outs[len(inits) :]
+        rows.append(scans)
+        if check:
+            if not ctx.is_constant(cond):
+                _clear(scratch)
+                return None
+            if not bool(np.asarray(ctx.const_value(cond, "condition")).reshape(-1)[0]):
+                break
+    for op in list(scratch.ops):
+        op.detach()
+        ctx.builder.insert(op)
+    if not rows:
+        return None
+    stacked = [_stack(ctx, [r[k] for r in rows], k) for k in range(len(rows[0]))]
+    return [*state, *stacked]
+
+
+def _loop(
+    ctx: ConversionContext,
+    graph: GraphProto,
+    trip: SSAValue | None,
+    trips: int | None,
+    cond: SSAValue | None,
+    inits: list[SSAValue],
+    bind: Binder,
+    body_cond: bool,
+) -> list[SSAValue]:
+    """One ``relay.loop`` (zero static iterations: the initial values and empty rows)."""
+    block = Block(arg_types=[relay.INDEX_TYPE, relay.COND_TYPE, *[v.type for v in inits]])
+    it, c, *state = block.args
+    it.name_hint, c.name_hint = "iter", "cond"
+    try:
+        outs = _convert_body(ctx, graph, block, lambda: bind(it, c, list(state)))
+        if body_cond:
+            next_cond = _at(
+                ctx, block, lambda: _scalar(ctx, outs[0], "the body's condition", "bool")
+            )
+            outs = outs[1:]
+        else:
+            next_cond = c
+    except ModelError:
+        _clear(block)
+        raise
+    carried, rows = outs[: len(inits)], outs[len(inits) :]
+    for k, (a, b) in enumerate(zip(carried, inits)):
+        if a.type != b.type:
+            _clear(block)
+            raise ctx.error(
+                f"loop-carried value {k} is {b.type} before the loop but the body yields "
+                f"{a.type}; xtvm compiles static shapes, so it must keep its shape"
+            )
+    if trips == 0:
+        _clear(block)
+        return [*inits, *[ctx.empty((0, *relay.shape_of(r)), relay.elt_of(r)) for r in rows]]
+    always = next_cond is c or (
+        ctx.is_constant(next_cond) and bool(ctx.const_value(next_cond, "condition").reshape(-1)[0])
+    )
+    if cond is not None and ctx.is_constant(cond) and always:
+        cond = None  # true at the start and never changed
+    if rows and (trips is None or cond is not None):
+        _clear(block)
+        reason = "a runtime trip count" if trips is None else "a runtime condition"
+        raise UnsupportedOperatorError(
+            {
+                f"{ctx.node.op_type} (scan outputs with {reason}: their length depends on the data)": [
+                    ctx.node.name or ctx.label
+                ]
+            },
+            opset=ctx.opset,
+        )
+    if trip is None and trips is None and cond is None:
+        _clear(block)
+        raise ctx.error("a loop without trip count or condition never ends")
+    block.add_op(relay.YieldOp(next_cond, *carried, *rows))
+    _erase_dead(block)
+    stacked = [relay.tensor_type((trips, *relay.shape_of(r)), relay.elt_of(r)) for r in rows]
+    op = relay.LoopOp(trip, cond, inits, stacked, Region(block), trips if trip is None else None)
+    op.verify()
+    ctx.builder.insert(op)
+    return list(op.outputs)
+
+
+def _erase_dead(block: Block) -> None:
+    for op in reversed(list(block.ops)[:-1]):
+        if op.has_trait(Pure) and all(not r.uses for r in op.results):
+            block.erase_op(op)
+
+
+def run_loop(
+    ctx: ConversionContext,
+    graph: GraphProto,
+    trip: SSAValue | None,
+    cond: SSAValue | None,
+    inits: list[SSAValue],
+    bind: Binder,
+    body_cond: bool,
+) -> list[SSAValue]:
+    """Unrolled when small and constant, else a ``relay.loop``: finals then stacked rows."""
+    trips = None
+    if trip is not None:
+        trip = _scalar(ctx, trip, "the trip count", "int64")
+        if ctx.is_constant(trip):
+            trips = max(0, int(ctx.const_value(trip, "trip count").reshape(-1)[0]))
+            trip = None
+    if cond is not None:
+        cond = _scalar(ctx, cond, "the condition", "bool")
+        if ctx.is_constant(cond) and not bool(ctx.const_value(cond, "condition").reshape(-1)[0]):
+            trips = 0
+    if trips is not None and trips <= UNROLL_LIMIT and (cond is None or ctx.is_constant(cond)):
+        out = _unroll(ctx, graph, trips, inits, bind, body_cond, cond is not None)
+        if out is not None:
+            return out
+    return _loop(ctx, graph, trip, trips, cond, inits, bind, body_cond)
+
+
+def convert_loop(
+    ctx: ConversionContext, node: NodeProto, inputs: list[SSAValue | None], attrs: dict[str, Any]
+) -> list[SSAValue]:
+    """``Loop(M, cond, v_initial...)``: the body reads outer-scope names directly."""
+    body = attrs.get("body")
+    if not isinstance(body, GraphProto) or len(inputs) < 2:
+        raise ctx.error("Loop needs a body and the trip count and condition inputs")
+    trip, cond, *inits = inputs
+    if any(v is None for v in inits):
+        raise ctx.error("loop-carried inputs must not be empty")
+    values = [v for v in inits if v is not None]
+    if trip is None and cond is None:
+        raise ctx.error("a Loop without trip count or condition never ends")
+    return run_loop(ctx, body, trip, cond, values, lambda i, c, s: [i, c, *s], body_cond=True)
+
+
+for _v in (1, 11, 13, 16, 19, 21):
+    converter("Loop", since=_v)(convert_loop)
+
+
+def _scan_core(
+    ctx: ConversionContext,
+    body: GraphProto,
+    states: list[SSAValue],
+    xs: list[SSAValue],
+    in_axes: list[int],
+    in_dirs: list[int],
+    out_axes: list[int],
+    out_dirs: list[int],
+) -> list[SSAValue]:
+    """Scan-9 semantics: final states, then each scan output along its axis/direction."""
+    lengths = {relay.shape_of(x)[a] for x, a in zip(xs, in_axes)}
+    if len(lengths) != 1:
+        raise ctx.error(f"the scan inputs have different lengths {sorted(lengths)}")
+    n = lengths.pop()
+    last = ctx.constant(np.array(n - 1, np.int64))
+
+    def bind(i: SSAValue, c: SSAValue, s: list[SSAValue]) -> list[SSAValue]:
+        slices = []
+        for x, a, d in zip(xs, in_axes, in_dirs):
+            idx = ctx.emit(relay.SubtractOp(last, i)) if d else i
+            slices.append(ctx.emit(relay.TakeOp(x, idx, a)))
+        return [*s, *slices]
+
+    trip = ctx.constant(np.array(n, np.int64))
+    outs = run_loop(ctx, body, trip, None, states, bind, body_cond=False)
+    finals, stacked = outs[: len(states)], outs[len(states) :]
+    if len(out_axes) < len(stacked) or len(out_dirs) < len(stacked):
+        raise ctx.error("scan_output_axes/directions must name every scan output")
+    result = list(finals)
+    for v, a, d in zip(stacked, out_axes, out_dirs):
+        rank = len(relay.shape_of(v))
+        a = a % rank
+        if d:
+            rev = ctx.constant(np.arange(n - 1, -1, -1, dtype=np.int64))
+            v = ctx.emit(relay.TakeOp(v, rev, 0))
+        if a:
+            perm = [*range(1, a + 1), 0, *range(a + 1, rank)]
+            v = ctx.emit(relay.TransposeOp(v, perm))
+        result.append(v)
+    return result
+
+
+def _ints(attrs: dict[str, Any], name: str, n: int) -> list[int]:
+    value = attrs.get(name)
+    return [0] * n if value is None else [int(v) for v in value]
+
+
+def convert_scan(
+    ctx: ConversionContext, node: NodeProto, inputs: list[SSAValue | None], attrs: dict[str, Any]
+) -> list[SSAValue]:
+    """``Scan`` (opset 9+): states then scan inputs; the trip count is the scanned length."""
+    body, ns = attrs.get("body"), attrs.get("num_scan_inputs")
+    if not isinstance(body, GraphProto) or not isinstance(ns, int) or not 0 < ns <= len(inputs):
+        raise ctx.error("Scan needs a body and 0 < num_scan_inputs <= the number of inputs")
+    if any(v is None for v in inputs):
+        raise ctx.error("Scan inputs must not be empty")
+    values = [v for v in inputs if v is not None]
+    states, xs = values[: len(values) - ns], values[len(values) - ns :]
+    n_out = len(body.output) - len(states)
+    in_axes = [
+        a % max(1, len(relay.shape_of(x))) for a, x in zip(_ints(attrs, "scan_input_axes", ns), xs)
+    ]
+    return _scan_core(
+        ctx,
+        body,
+        states,
+        xs,
+        in_axes,
+        _ints(attrs, "scan_input_directions", ns),
+        _ints(attrs, "scan_output_axes", n_out),
+        _ints(attrs, "scan_output_directions", n_out),
+    )
+
+
+@converter("Scan", since=8)
+def convert_scan8(
+    ctx: ConversionContext, node: NodeProto, inputs: list[SSAValue | None], attrs: dict[str, Any]
+) -> list[SSAValue]:
+    """``Scan`` opset 8: a batch axis 0, the scan axis 1; each batch row is its own scan."""
+    body, ns = attrs.get("body"), attrs.get("num_scan_inputs")
+    if not isinstance(body, GraphProto) or not isinstance(ns, int) or not 0 < ns < len(inputs):
+        raise ctx.error("Scan needs a body and 0 < num_scan_inputs < the number of inputs")
+    lens, *rest = inputs
+    if any(v is None for v in rest):
+        raise ctx.error("Scan inputs must not be empty")
+    values = [v for v in rest if v is not None]
+    states, xs = values[: len(values) - ns], values[len(values) - ns :]
+    batch = relay.shape_of(values[0])[0]
+    if lens is not None:
+        full = relay.shape_of(xs[0])[1]
+        if not ctx.is_constant(lens) or any(
+            int(v) != full for v in ctx.ints(lens, "sequence_lens")
+        ):
+            raise ctx.error("sequence_lens shorter than the scanned axis are not supported")
+    n_out = len(body.output) - len(states)
+    dirs = _ints(attrs, "directions", ns)
+    per_batch = []
+    for b in range(batch):
+        index = ctx.constant(np.array(b, np.int64))
+        pick = [ctx.emit(relay.TakeOp(v, index, 0)) for v in values]
+        per_batch.append(
+            _scan_core(
+                ctx,
+                body,
+                pick[: len(states)],
+                pick[len(states) :],
+                [0] * ns,
+                dirs,
+                [0] * n_out,
+                [0] * n_out,
+            )
+        )
+    return [_stack(ctx, [outs[k] for outs in per_batch], k) for k in range(len(per_batch[0]))]
+
+
+for _v in (9, 11, 16, 19, 21):
+    converter("Scan", since=_v)(convert_scan)
