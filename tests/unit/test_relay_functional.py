@@ -91,6 +91,23 @@ def test_program_with_functions_let_and_tuples(opt_level: int) -> None:
     assert [o["name"] for o in lib.metadata["outputs"]] == ["y", "t_0", "t_1"]
 
 
+def test_tuple_inputs_become_one_input_per_tensor() -> None:
+    text = """
+    func.func @main(%t: tuple<tensor<3xf32>, tuple<tensor<3xf32>>> {xtvm.name = "t"})
+        -> tensor<3xf32> {
+      %a = relay.tuple_get %t[0] : tuple<tensor<3xf32>, tuple<tensor<3xf32>>>
+      %n = relay.tuple_get %t[1] : tuple<tensor<3xf32>, tuple<tensor<3xf32>>>
+      %b = relay.tuple_get %n[0] : tuple<tensor<3xf32>>
+      %d = relay.subtract %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+      func.return %d : tensor<3xf32>
+    }"""
+    lib = xtvm.build(_parse(text), cache=False)
+    assert [i["name"] for i in lib.metadata["inputs"]] == ["t_0", "t_1"]
+    a, b = np.array([1, 2, 3], np.float32), np.array([0.5, 4, -1], np.float32)
+    (d,) = lib.run({"t_0": a, "t_1": b})
+    np.testing.assert_array_equal(d, a - b)
+
+
 def test_let_form_of_the_program_compiles_the_same() -> None:
     module = _parse(PROGRAM)
     assert to_a_normal_form(module) > 0

@@ -10,8 +10,8 @@ program: no ``relay.let``, and
   ``func.call`` of a ``func.func`` of this module with a body likewise; repeated until no call
   is left, so functions returned by or passed to functions are inlined too;
 - ``relay.tuple_get`` of a ``relay.tuple`` becomes the field;
-- tuple results of a public function (``@main``) become one result per tensor field (names on
-  ``res_attrs`` get the field index as a suffix);
+- tuple parameters and results of a public function (``@main``) become one per tensor leaf
+  (an ``xtvm.name`` ``"t"`` gives ``"t_0"``, ``"t_1"``, ... in leaf order);
 - ``relay.fn``/``relay.tuple`` values left unused, and private functions no longer called,
   are erased.
 A call of a function value not known at compile time (a parameter, chosen by ``relay.if``),
@@ -20,7 +20,7 @@ a recursive function, or a tuple that stays a tuple is a ``CompileError`` naming
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -145,6 +145,49 @@ def _flatten_results(func: FuncOp) -> None:
         func.res_attrs = ArrayAttr([a or DictionaryAttr({}) for a in attrs])
 
 
+def _leaf_types(t: Attribute) -> list[Attribute]:
+    if not isinstance(t, TupleType):
+        return [t]
+    return [leaf for f in t.types for leaf in _leaf_types(f)]
+
+
+def _rebuild(t: TupleType, leaves: Iterator[SSAValue], ops: list[Operation]) -> SSAValue:
+    """A ``relay.tuple`` (nest) of type ``t`` over the next leaf values."""
+    fields = [
+        _rebuild(f, leaves, ops) if isinstance(f, TupleType) else next(leaves) for f in t.types
+    ]
+    ops.append(TupleOp(fields))
+    return ops[-1].results[0]
+
+
+def _flatten_params(func: FuncOp) -> None:
+    """Tuple parameters of a public function become one parameter per tensor; the body gets
+    the tuple back from a ``relay.tuple`` (whose projections then fold)."""
+    if len(func.body.blocks) != 1:
+        return
+    block = func.body.block
+    if not any(isinstance(a.type, TupleType) for a in block.args):
+        return
+    old_attrs = list(func.arg_attrs.data) if func.arg_attrs else [None] * len(block.args)
+    attrs: list[Attribute | None] = []
+    ops: list[Operation] = []
+    for arg, a in zip(list(block.args), old_attrs):
+        if not isinstance(arg.type, TupleType):
+            attrs.append(a)
+            continue
+        types = _leaf_types(arg.type)
+        leaves = [block.insert_arg(t, arg.index + 1 + i) for i, t in enumerate(types)]
+        attrs += [_suffixed(a, i) for i in range(len(leaves))]
+        arg.replace_all_uses_with(_rebuild(arg.type, iter(leaves), ops))
+        block.erase_arg(arg)
+    Rewriter.insert_op(ops, InsertPoint.at_start(block))
+    func.function_type = func.function_type.from_lists(
+        [a.type for a in block.args], list(func.function_type.outputs.data)
+    )
+    if func.arg_attrs is not None:
+        func.arg_attrs = ArrayAttr([a or DictionaryAttr({}) for a in attrs])
+
+
 def _suffixed(attrs: Attribute | None, i: int) -> Attribute | None:
     if not isinstance(attrs, DictionaryAttr) or "xtvm.name" not in attrs.data:
         return attrs
@@ -181,19 +224,28 @@ def _leftover(module: ModuleOp) -> None:
 
 def inline_functions(module: ModuleOp) -> int:
     """Inline calls and projections to a fixed point (see the module docstring); the count."""
-    if not any(type(o) in _LANGUAGE_OPS for o in walk_ops(module)):
+    if not any(type(o) in _LANGUAGE_OPS for o in walk_ops(module)) and not any(
+        isinstance(t, TupleType)
+        for f in module.ops
+        if isinstance(f, FuncOp)
+        for t in (*f.function_type.inputs, *f.function_type.outputs)
+    ):
         return 0  # plain dataflow (every imported model): one walk and done
     to_graph_normal_form(module)
     funcs = _symbols(module)
     _check_not_recursive(funcs)
+    public = [
+        f for f in funcs.values() if f.sym_visibility is None or f.sym_visibility.data != "private"
+    ]
+    for f in public:
+        _flatten_params(f)
     total = 0
     while (n := _rewrite_once(module, funcs)) > 0:
         total += n
         if total > _MAX_INLINED:
             raise CompileError("relay-inline-functions: too many calls inlined (recursion?)")
-    for f in funcs.values():
-        if f.sym_visibility is None or f.sym_visibility.data != "private":
-            _flatten_results(f)
+    for f in public:
+        _flatten_results(f)
     while _rewrite_once(module, funcs):  # projections the flattening added
         pass
     _erase_dead(module)

@@ -81,3 +81,21 @@ func.func @closure(%x: tensor<4xf32>, %k: tensor<4xf32>) -> tensor<4xf32> {
   %q = relay.call %plus(%r) : (tensor<4xf32>) -> tensor<4xf32>
   func.return %q : tensor<4xf32>
 }
+
+// Tuple parameters of a public function become one parameter per tensor (names get the leaf
+// index), and the projections of them fold to those parameters.
+// CHECK-LABEL: func.func @tuple_params
+// CHECK-SAME:    (%{{.*}}: tensor<4xf32> {xtvm.name = "t_0"}, %{{.*}}: tensor<2xf32> {xtvm.name = "t_1"}, %{{.*}}: tensor<4xf32> {xtvm.name = "t_2"}, %x: tensor<4xf32> {xtvm.name = "x"}) -> (tensor<4xf32>, tensor<2xf32>)
+// CHECK-NEXT:    %s = relay.add
+// CHECK-NEXT:    %m = relay.multiply %s, %x
+// CHECK-NEXT:    func.return %m, %
+func.func @tuple_params(%t: tuple<tensor<4xf32>, tuple<tensor<2xf32>, tensor<4xf32>>> {xtvm.name = "t"}, %x: tensor<4xf32> {xtvm.name = "x"}) -> tuple<tensor<4xf32>, tensor<2xf32>> {
+  %a = relay.tuple_get %t[0] : tuple<tensor<4xf32>, tuple<tensor<2xf32>, tensor<4xf32>>>
+  %n = relay.tuple_get %t[1] : tuple<tensor<4xf32>, tuple<tensor<2xf32>, tensor<4xf32>>>
+  %b = relay.tuple_get %n[0] : tuple<tensor<2xf32>, tensor<4xf32>>
+  %c = relay.tuple_get %n[1] : tuple<tensor<2xf32>, tensor<4xf32>>
+  %s = relay.add %a, %c : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %m = relay.multiply %s, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %r = relay.tuple(%m, %b) : tuple<tensor<4xf32>, tensor<2xf32>>
+  func.return %r : tuple<tensor<4xf32>, tensor<2xf32>>
+}
