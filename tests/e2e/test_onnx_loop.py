@@ -270,3 +270,93 @@ def test_scan_vs_onnxruntime(n, in_axis, in_dir, out_axis, out_dir):
         "w": RNG.standard_normal((3, 4)).astype(np.float32),
     }
     _compare(m, [feeds])
+
+
+def _counted(name: str, trip: str, nodes: list[onnx.NodeProto], carried: str, shape: list[int]):
+    """A Loop node over ``trip`` (a runtime count, no condition) carrying ``carried``."""
+    body = h.make_graph(
+        [h.make_node("Identity", [f"{name}_c"], [f"{name}_c_out"]), *nodes],
+        f"{name}_body",
+        [_vi(f"{name}_i", [], T.INT64), _vi(f"{name}_c", [], T.BOOL), _vi(f"{carried}_in", shape)],
+        [_vi(f"{name}_c_out", [], T.BOOL), _vi(f"{carried}_out", shape)],
+    )
+    return h.make_node("Loop", [trip, "", carried], [f"{name}_res"], body=body)
+
+
+def test_nested_loops_and_a_loop_inside_an_if():
+    """An inner runtime loop inside an outer one (reading the outer iteration), and a loop
+    in one branch of an If."""
+    inner = _counted(
+        "inner",
+        "n",
+        [
+            h.make_node("Cast", ["outer_i"], ["fo"], to=F),
+            h.make_node("Add", ["z_in", "fo"], ["z1"]),
+            h.make_node("Mul", ["z1", "x"], ["z_out"]),
+        ],
+        "z",
+        [2, 3],
+    )
+    outer = _counted(
+        "outer",
+        "m",
+        [
+            h.make_node("Identity", ["y_in"], ["z"]),
+            inner,
+            h.make_node("Tanh", ["inner_res"], ["y_out"]),
+        ],
+        "y",
+        [2, 3],
+    )
+    looped = _counted("br", "m", [h.make_node("Sin", ["w_in"], ["w_out"])], "w", [2, 3])
+    then_g = h.make_graph(
+        [h.make_node("Identity", ["outer_res"], ["w"]), looped],
+        "then",
+        [],
+        [_vi("br_res", [2, 3])],
+    )
+    else_g = h.make_graph([h.make_node("Neg", ["x"], ["e"])], "else", [], [_vi("e", [2, 3])])
+    m = _model(
+        [outer, h.make_node("If", ["flag"], ["r"], then_branch=then_g, else_branch=else_g)],
+        [
+            _vi("m", [], T.INT64),
+            _vi("n", [], T.INT64),
+            _vi("flag", [], T.BOOL),
+            _vi("x", [2, 3]),
+            _vi("y", [2, 3]),
+        ],
+        [_vi("outer_res", [2, 3]), _vi("r", [2, 3])],
+    )
+    assert len(_loops(m)) == 3
+    feeds = []
+    for mm, nn, flag in ((0, 2, True), (3, 0, True), (2, 3, False), (4, 2, True)):
+        f = {n: (0.5 * RNG.standard_normal((2, 3))).astype(np.float32) for n in ("x", "y")}
+        feeds.append(
+            {"m": np.array(mm, np.int64), "n": np.array(nn, np.int64), "flag": np.array(flag), **f}
+        )
+    _compare(m, feeds)
+    _compare(m, feeds[:2], opt=0)
+
+
+def test_convolution_in_a_loop_body():
+    """O3's layout rewriting and fusion work inside a loop body (a conv + relu per step)."""
+    w = RNG.standard_normal((4, 4, 3, 3)).astype(np.float32) * 0.2
+    body = h.make_graph(
+        [
+            h.make_node("Identity", ["c_in"], ["c_out"]),
+            h.make_node("Conv", ["a_in", "w"], ["a1"], pads=[1, 1, 1, 1]),
+            h.make_node("Relu", ["a1"], ["a_out"]),
+        ],
+        "body",
+        [_vi("i", [], T.INT64), _vi("c_in", [], T.BOOL), _vi("a_in", [1, 4, 8, 8])],
+        [_vi("c_out", [], T.BOOL), _vi("a_out", [1, 4, 8, 8])],
+    )
+    node = h.make_node("Loop", ["M", "", "a0"], ["a"], body=body)
+    m = _model(
+        [node],
+        [_vi("M", [], T.INT64), _vi("a0", [1, 4, 8, 8])],
+        [_vi("a", [1, 4, 8, 8])],
+        [h.make_tensor("w", F, w.shape, w.reshape(-1).tolist())],
+    )
+    a0 = RNG.standard_normal((1, 4, 8, 8)).astype(np.float32)
+    _compare(m, [{"M": np.array(k, np.int64), "a0": a0} for k in (0, 1, 4)])

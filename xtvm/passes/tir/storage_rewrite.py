@@ -10,7 +10,7 @@ needs the memory of the largest, not of all three. Two buffers live in the same 
 never share a slot, so buffers that are live together still never alias.
 
 With ``hoist-scratch`` (the default), heap slots of kernels that only the entry function
-calls (at its top level or in its ``scf.if`` branches) become extra buffer arguments; the entry passes each call a
+calls (at its top level, in its ``scf.if`` branches or ``scf.while`` loops) become extra buffer arguments; the entry passes each call a
 ``tir.workspace_buffer`` placed first-fit among the intermediates live at that call, and
 ``xtvm.workspace_bytes`` grows to cover them. Heap scratch is then allocated once per
 loaded module instead of ``aligned_alloc``/``free`` on every call (tens of MB per inference
@@ -134,9 +134,11 @@ def _rewrite_kernel(f: tir.PrimFuncOp, hoist: bool) -> list[MemRefType]:
 
 
 def _entry_call(op: Operation, entry: tir.PrimFuncOp) -> bool:
-    """A call at the entry's top level or inside its ``scf.if`` branches (not in a loop)."""
+    """A call at the entry's top level or inside its ``scf.if`` branches and ``scf.while``
+    loops (a call in a loop counts at the loop's position, where every buffer the loop
+    uses is busy)."""
     parent = op.parent_op()
-    while isinstance(parent, scf.IfOp):
+    while isinstance(parent, scf.IfOp | scf.WhileOp):
         parent = parent.parent_op()
     return parent is entry
 
