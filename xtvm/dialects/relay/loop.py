@@ -118,6 +118,8 @@ class LoopOp(IRDLOperation):
                 "relay.loop: give a runtime trip operand or static trips, not both"
             )
         n = self.static_trips
+        if self.trip is None and n is None and self.cond is None:
+            raise VerifyException("relay.loop: needs a trip count or a condition to end")
         if n is not None and n < 0:
             raise VerifyException(f"relay.loop: trips must be >= 0, got {n}")
         carried = [v.type for v in self.inits]

@@ -4,7 +4,8 @@
 rewriting the program first: ``relay.let`` (the variable is bound in a new scope),
 ``relay.fn`` values as closures over the scope they were made in, ``relay.call`` and
 ``func.call`` (a recursive function runs as long as its ``relay.if`` stops it),
-``relay.tuple``/``relay.tuple_get`` as Python tuples, and ``relay.if``. Every other op goes to
+``relay.tuple``/``relay.tuple_get`` as Python tuples, ``relay.if`` and ``relay.loop``. Every
+other op goes to
 the dataflow evaluator. So the passes that rewrite the language (normal forms, inlining, and
 later differentiation) can be checked against the program as written.
 
@@ -30,6 +31,10 @@ from xtvm.errors import CompileError, InputError
 from xtvm.passes.relay.evaluate import evaluate_fused, evaluate_op
 
 Env = ChainMap[SSAValue, Any]
+
+
+def _scalar(value: Any) -> Any:
+    return np.asarray(value).reshape(-1)[0]
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class Interpreter:
         if isinstance(op, relay.IfOp):
             taken = bool(np.asarray(args[0]).reshape(-1)[0])
             return self.run_block(op.branch(taken), env.new_child())
+        if isinstance(op, relay.LoopOp):
+            return self._run_loop(op, env)
         if isinstance(op, relay.FusedOp):
             return evaluate_fused(op, args)
         if len(op.results) != 1:
@@ -103,6 +110,31 @@ class Interpreter:
             return [evaluate_op(op, args)]
         except NotImplementedError as e:
             raise CompileError(f"interpret: {e}") from None
+
+    def _run_loop(self, op: relay.LoopOp, env: Env) -> list[Any]:
+        """Iterate the body while ``i < trip count`` (and the condition holds, when the loop has
+        one); the condition argument is true at first, then what the body yielded."""
+        trip = op.static_trips if op.trip is None else int(_scalar(env[op.trip]))
+        c = True if op.cond is None else bool(_scalar(env[op.cond]))
+        n = len(op.inits)
+        state = [env[v] for v in op.inits]
+        rows: list[list[Any]] = [[] for _ in op.stacked]
+        i = 0
+        while (trip is None or i < trip) and (c or op.cond is None):
+            args = [np.array(i, np.int64), np.array(c), *state]
+            out = self.run_block(op.block, env.new_child(dict(zip(op.block.args, args))))
+            c = bool(_scalar(out[0]))
+            state = out[1 : 1 + n]
+            for r, v in zip(rows, out[1 + n :]):
+                r.append(v)
+            i += 1
+        stacked = [
+            np.stack(r)
+            if r
+            else np.zeros(relay.shape_of(res), relay.numpy_dtype_of(relay.elt_of(res)))
+            for r, res in zip(rows, op.stacked)
+        ]
+        return [*state, *stacked]
 
 
 def interpret(module: ModuleOp, inputs: Sequence[Any], entry: str = "main") -> list[Any]:

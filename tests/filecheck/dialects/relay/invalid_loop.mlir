@@ -63,3 +63,14 @@ func.func @cond_yield(%m: tensor<i64>, %a: tensor<2xf32>) -> tensor<2xf32> {
   }
   func.return %r : tensor<2xf32>
 }
+
+// -----
+
+// CHECK: relay.loop: needs a trip count or a condition to end
+func.func @endless(%a: tensor<2xf32>) -> tensor<2xf32> {
+  %r = relay.loop (%a) : (tensor<2xf32>) -> () {
+  ^bb0(%i: tensor<i64>, %k: tensor<i1>, %v: tensor<2xf32>):
+    relay.yield %k, %v : tensor<i1>, tensor<2xf32>
+  }
+  func.return %r : tensor<2xf32>
+}
