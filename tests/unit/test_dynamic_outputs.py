@@ -283,3 +283,16 @@ def test_a_branch_returning_a_bounded_tensor_never_runs() -> None:
     np.testing.assert_array_equal(lib.run({"x": x, "c": np.array(False)})[0], [[0]])
     with pytest.raises(XTVMError):
         lib.run({"x": x, "c": np.array(True)})
+
+
+def test_nonzero_of_an_image_sized_mask() -> None:
+    # 3 * 61 * 67 entries: blocks of isqrt(n) with a ragged last one, a 14-step search
+    shape = (1, 3, 61, 67)
+    m = _model(
+        [helper.make_node("NonZero", ["x"], ["y"])], [("x", F, list(shape))], [("y", I64, [4, "n"])]
+    )
+    lib = xtvm.build(xtvm.from_onnx(m))
+    rng = np.random.default_rng(0)
+    for p in (0.0, 0.01, 0.6, 1.0):
+        x = (rng.random(shape) < p).astype(np.float32)
+        np.testing.assert_array_equal(lib.run({"x": x})[0], np.array(np.nonzero(x)))

@@ -1,14 +1,16 @@
 """Stream compaction without sequential loops: mask positions and Unique as reductions.
 
-The tensor-expression language has no loop-carried state, so "the j-th true entry" is found
-by counting: each entry's rank is the number of kept entries before it, and output ``j`` sums
-the (single) kept entry whose rank is ``j``. That is ``n * n`` work per output, as TopK's
-ranking in ``sort.py``; entries past the real count come out as zeros, which keeps them
+The tensor-expression language has no loop-carried state, so "the j-th kept entry" is found
+by counting: each entry's rank is the number of kept entries before it. Mask positions use a
+blocked prefix count and a binary search (``n * sqrt(n)``); Unique compares every pair of
+rows (``n * n``, as TopK's ranking in ``sort.py``) and output ``j`` sums the (single) kept
+row whose rank is ``j``. Entries past the real count come out as zeros, which keeps them
 valid indices for a consumer that runs over the whole bound.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from xdsl.dialects.builtin import IndexType, i1, i64
@@ -25,18 +27,50 @@ def _count(cond: Expr) -> Expr:
 
 
 def mask_positions(mask: Tensor, name: str = "mask_positions") -> Tensor:
-    """``[n] i1 -> [n] i64``: ascending positions of the true entries, then zeros."""
+    """``[n] i1 -> [n] i64``: ascending positions of the true entries, then zeros.
+
+    The inclusive running count ``incl`` is a two-level prefix sum (blocks of ``sqrt(n)``:
+    ``n * sqrt(n)`` work); it never decreases, so the ``j``-th true entry is the number of
+    entries with ``incl <= j``, found by a binary search unrolled into ``log2(n)`` reads.
+    """
     (n,) = mask.shape
     kb = mask.builder
-    rank = kb.compute(
-        (n,), lambda i: sum_(lambda r: _count((r < i) & mask[r]), (n,)), f"{name}_rank"
+    if n == 0:
+        return kb.compute((0,), lambda j: const(0, i64), name)
+    bs = max(1, math.isqrt(n))
+    nb = -(-n // bs)
+
+    def at(k: Expr) -> Expr:  # mask[k] for k < n, else false
+        inside = k < n
+        return inside & mask[cast(clamp(cast(k, i64), 0, n - 1), IndexType())]
+
+    blocks = kb.compute(
+        (nb,), lambda b: sum_(lambda k: _count(at(b * bs + k)), (bs,)), f"{name}_blocks"
     )
+    starts = kb.compute(
+        (nb,),
+        lambda b: sum_(lambda c: select(c < b, blocks[c], const(0, i64)), (nb,)),
+        f"{name}_starts",
+    )
+    within = kb.compute(
+        (n,),
+        lambda i: sum_(lambda k: _count((k <= i % bs) & at(i - i % bs + k)), (bs,)),
+        f"{name}_within",
+    )
+    incl = kb.compute((n,), lambda i: starts[i // bs] + within[i], f"{name}_incl")
 
-    def pick(j: Expr) -> Expr:
+    def search(j: Expr) -> Expr:
         want = cast(j, i64)
-        return sum_(lambda r: select(mask[r] & rank[r].eq(want), cast(r, i64), const(0, i64)), (n,))
+        lo = const(0, i64)
+        step = 1 << (n.bit_length() - 1)
+        while step:
+            probe = lo + (step - 1)
+            value = incl[cast(clamp(probe, 0, n - 1), IndexType())]
+            lo = select((probe < n) & (value <= want), lo + step, lo)
+            step >>= 1
+        return select(lo < n, lo, const(0, i64))
 
-    return kb.compute((n,), pick, name, tag="compaction")
+    return kb.compute((n,), search, name, tag="compaction")
 
 
 def _same(p: Expr, q: Expr) -> Expr:

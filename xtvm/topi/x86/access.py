@@ -109,8 +109,14 @@ class _Reads:
         return q if isinstance(op, _DIVS) else r
 
     def form(self, v: SSAValue, env: dict[SSAValue, Lin]) -> Lin:
-        if v in env:
-            return env[v]
+        """The affine form of ``v``, memoized in ``env``: bodies are DAGs (a value used by
+        several ops, as in an unrolled binary search), and re-deriving shared operands
+        would cost time exponential in their depth."""
+        if v not in env:
+            env[v] = self._form(v, env)
+        return env[v]
+
+    def _form(self, v: SSAValue, env: dict[SSAValue, Lin]) -> Lin:
         c = _const(v)
         if c is not None:
             return Lin(const=c)
