@@ -162,11 +162,20 @@ def test_runtime_condition_with_constant_trip_count_is_a_loop():
     )
 
 
-def test_scan_outputs_with_a_runtime_length_are_a_clear_error():
+def test_scan_outputs_with_a_runtime_trip_count_are_a_clear_error():
     with pytest.raises(UnsupportedOperatorError, match="runtime trip count: their length"):
         xtvm.from_onnx(_loop_model(None, True, early=False, scan=True))
-    with pytest.raises(UnsupportedOperatorError, match="runtime condition: their length"):
-        xtvm.from_onnx(_loop_model(30, True, early=True, scan=True))
+
+
+def test_scan_outputs_of_an_early_exit_are_bounded():
+    """A static trip count of 30 with a condition that stops it after a few iterations:
+    the rows are a bound of 30 plus a count, returned at their real length."""
+    m = _loop_model(30, True, early=True, scan=True)
+    (loop,) = _loops(m)
+    assert loop.static_trips == 30 and loop.cond is not None
+    stop_early = {"x": np.full((2, 3), 2.0, np.float32), "y0": np.zeros((2, 3), np.float32)}
+    run_all = {"x": np.full((2, 3), -9.0, np.float32), "y0": np.zeros((2, 3), np.float32)}
+    _compare(m, [stop_early, _feeds(), run_all])
 
 
 def test_carried_value_changing_shape_is_a_clear_error():

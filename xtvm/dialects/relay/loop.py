@@ -11,8 +11,9 @@ holds (the initial one, then what the body yields; without ``cond`` the yielded 
 ignored). The body's arguments are the iteration number, the condition and the carried
 values; it yields the next condition, the next carried values (same types: xtvm compiles
 static shapes) and one row per stacked output. Results: the final carried values, then the
-rows stacked along a new leading axis. Stacked outputs need a static length, so they require
-``trips`` and no ``cond`` (every iteration runs). The body reads outer values directly.
+rows stacked along a new leading axis. Stacked outputs need a static bound, so they require
+``trips``; with a ``cond`` that stops the loop early, the rows of iterations that did not run
+are zero. The body reads outer values directly.
 """
 
 from __future__ import annotations
@@ -150,10 +151,10 @@ class LoopOp(IRDLOperation):
                     f"relay.loop: carried value {k} is {b} but the body yields {a}; a carried "
                     "value must keep its type across iterations"
                 )
-        if stacked and (n is None or self.cond is not None):
+        if stacked and n is None:
             raise VerifyException(
-                "relay.loop: stacked outputs need static trips and no cond (their length "
-                "must not depend on the data)"
+                "relay.loop: stacked outputs need static trips (their length must have a "
+                "static bound)"
             )
         for k, (row, full) in enumerate(zip(got[1 + len(carried) :], stacked)):
             assert isinstance(row, TensorType) and isinstance(full, TensorType)

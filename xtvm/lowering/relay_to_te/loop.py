@@ -11,9 +11,10 @@ the next carried values and the updated stacks. One form for every loop (no sepa
 
 from __future__ import annotations
 
+import numpy as np
 from xdsl.dialects import arith, scf, tensor
 from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, TensorType, i1, i64
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from xtvm.dialects import relay
@@ -49,6 +50,10 @@ def _extract(v: SSAValue, elt: TensorType | object, ip: InsertPoint) -> SSAValue
     return op.result
 
 
+def _zeros(t: Attribute) -> np.ndarray:
+    return np.zeros(relay.shape_of(t), relay.numpy_dtype_of(relay.elt_of(t)))
+
+
 def lower_loop(op: relay.LoopOp) -> None:
     """Replace a ``relay.loop`` whose body is already lowered by an ``scf.while``."""
     ip = InsertPoint.before(op)
@@ -67,7 +72,13 @@ def lower_loop(op: relay.LoopOp) -> None:
     else:
         c0 = insert(arith.ConstantOp(IntegerAttr(1, i1), i1))
     zero = insert(arith.ConstantOp(IntegerAttr(0, i64), i64))
-    empties = [insert(tensor.EmptyOp([], r.type)) for r in op.stacked]
+    # rows of iterations an early exit skips are zero (a bounded tensor's padding)
+    empties = [
+        insert(arith.ConstantOp(relay.ConstantOp.from_numpy(_zeros(r.type)).value, r.type))
+        if op.cond is not None
+        else insert(tensor.EmptyOp([], r.type))
+        for r in op.stacked
+    ]
     types = [i64, i1, *[v.type for v in op.inits], *[r.type for r in op.stacked]]
     n_carried = len(op.inits)
 

@@ -128,12 +128,11 @@ class Interpreter:
             for r, v in zip(rows, out[1 + n :]):
                 r.append(v)
             i += 1
-        stacked = [
-            np.stack(r)
-            if r
-            else np.zeros(relay.shape_of(res), relay.numpy_dtype_of(relay.elt_of(res)))
-            for r, res in zip(rows, op.stacked)
-        ]
+        stacked = []  # rows of iterations an early exit skipped are zero
+        for r, res in zip(rows, op.stacked):
+            full = np.zeros(relay.shape_of(res), relay.numpy_dtype_of(relay.elt_of(res)))
+            full[: len(r)] = r
+            stacked.append(full)
         return [*state, *stacked]
 
 

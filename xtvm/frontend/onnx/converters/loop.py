@@ -5,8 +5,11 @@ condition is known at import time in every iteration, is unrolled here: cheap to
 fusion works across iterations, and carried values may even change shape. Anything else
 becomes one ``relay.loop`` whose body is converted once with its graph inputs bound to the
 block arguments (iteration number, condition, carried values). Stacked scan outputs need a
-static length (a constant trip count and no condition that may stop early); a data-dependent
-length is an ``UnsupportedOperatorError`` that says so. ``Scan`` is the same loop with a
+static bound (a constant trip count); a data-dependent
+length (a runtime trip count) is an ``UnsupportedOperatorError`` that says so; rows of a loop
+with a static trip count whose condition may stop it early are a zero-filled bound of that
+many rows plus the number of iterations run, a bounded tensor like NonZero's
+(``frontend/onnx/dynamic.py``). ``Scan`` is the same loop with a
 static trip count (the scanned axis) whose body slices each scan input at the iteration
 (``relay.take`` with the iteration number as a 0-d index).
 """
@@ -26,10 +29,13 @@ from xdsl.traits import Pure
 from xtvm.dialects import relay
 from xtvm.errors import ModelError, UnsupportedOperatorError
 from xtvm.frontend.onnx.context import ConversionContext
+from xtvm.frontend.onnx.dynamic import dynamic_values
 from xtvm.frontend.onnx.registry import converter
 
 # constant trip counts up to this many iterations are unrolled at import
 UNROLL_LIMIT = 16
+# stacked rows of a loop that may stop early are a zero-filled bound of this many bytes at most
+MAX_BOUND_BYTES = 64 << 20
 
 # (iteration, condition, carried values) -> the values bound to the body's graph inputs
 Binder = Callable[[SSAValue, SSAValue, list[SSAValue]], list[SSAValue]]
@@ -172,27 +178,46 @@ def _loop(
     )
     if cond is not None and ctx.is_constant(cond) and always:
         cond = None  # true at the start and never changed
-    if rows and (trips is None or cond is not None):
+    bound_bytes = sum((trips or 0) * int(np.prod(relay.shape_of(r))) * 8 for r in rows)
+    if rows and (trips is None or bound_bytes > MAX_BOUND_BYTES):
         _clear(block)
-        reason = "a runtime trip count" if trips is None else "a runtime condition"
+        reason = (
+            "a runtime trip count"
+            if trips is None
+            else f"a runtime condition and a bound of {trips} iterations"
+        )
         raise UnsupportedOperatorError(
             {
-                f"{ctx.node.op_type} (scan outputs with {reason}: their length depends on the data)": [
-                    ctx.node.name or ctx.label
-                ]
+                f"{ctx.node.op_type} (scan outputs with {reason}: their length depends on "
+                "the data)": [ctx.node.name or ctx.label]
             },
             opset=ctx.opset,
         )
     if trip is None and trips is None and cond is None:
         _clear(block)
         raise ctx.error("a loop without trip count or condition never ends")
+    counted = bool(rows) and cond is not None
+    if counted:  # rows of an early exit: a bounded stack plus the number of iterations run
+        count_arg = block.insert_arg(relay.INDEX_TYPE, 2 + len(carried))
+        one = _at(ctx, block, lambda: ctx.constant(np.array(1, np.int64)))
+        carried = [*carried, _at(ctx, block, lambda: ctx.emit(relay.AddOp(it, one)))]
+        inits = [*inits, ctx.constant(np.array(0, np.int64))]
+        count_arg.name_hint = "count"
     block.add_op(relay.YieldOp(next_cond, *carried, *rows))
     _erase_dead(block)
     stacked = [relay.tensor_type((trips, *relay.shape_of(r)), relay.elt_of(r)) for r in rows]
     op = relay.LoopOp(trip, cond, inits, stacked, Region(block), trips if trip is None else None)
     op.verify()
     ctx.builder.insert(op)
-    return list(op.outputs)
+    outs = list(op.outputs)
+    if not counted:
+        return outs
+    count = outs.pop(len(carried) - 1)
+    table = dynamic_values(ctx)
+    return [
+        *outs[: len(carried) - 1],
+        *[table.mark(ctx, v, 0, count) for v in outs[len(carried) - 1 :]],
+    ]
 
 
 def _erase_dead(block: Block) -> None:
