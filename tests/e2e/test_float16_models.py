@@ -186,6 +186,9 @@ def test_half_intermediates_are_stored_as_half(ort_run):
     te = str(xtvm.build(xtvm.from_onnx(m)).get_source("te"))
     calls = [line for line in te.splitlines() if "te.call @fused_conv2d" in line]
     assert calls and calls[0].rstrip().endswith("xf16>"), calls
+    # the layout pass still blocks the convolutions, and the rounding is fused into them
+    assert all("conv2d_nchwc" in line for line in calls), calls
+    assert "cast" in calls[0].split("(")[0], calls
 
 
 def test_if_with_half_branches(ort_run):
