@@ -296,3 +296,19 @@ def test_nonzero_of_an_image_sized_mask() -> None:
     for p in (0.0, 0.01, 0.6, 1.0):
         x = (rng.random(shape) < p).astype(np.float32)
         np.testing.assert_array_equal(lib.run({"x": x})[0], np.array(np.nonzero(x)))
+
+
+def test_prefix_slice_along_the_bounded_axis() -> None:
+    # the first three hits, as a detector keeps its top detections: min(count, 3) rows
+    m = _model(
+        [
+            helper.make_node("Greater", ["x", "zero"], ["m"]),
+            helper.make_node("NonZero", ["m"], ["nz"]),
+            helper.make_node("Slice", ["nz", "s", "e", "a"], ["y"]),
+        ],
+        [("x", F, [2, 5])],
+        [("y", I64, [2, "n"])],
+        [*ZERO, ("s", np.array([0])), ("e", np.array([3])), ("a", np.array([1]))],
+    )
+    x = np.array([[0, 1, 0, 0, 0], [0, 0, 0, 0, 0]], np.float32)
+    _compare(m, [*_feeds((2, 5)), {"x": x}])

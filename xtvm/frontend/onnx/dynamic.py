@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from onnx import GraphProto, NodeProto
 from xdsl.ir import SSAValue
 
@@ -37,9 +38,9 @@ class Bounded:
 
 
 Infos = list[Bounded | None]
-Rule = Callable[
-    [NodeProto, dict[str, Any], Sequence[SSAValue | None], Infos, Sequence[SSAValue]], Infos
-]
+Ins = Sequence[SSAValue | None]
+Outs = Sequence[SSAValue]
+Rule = Callable[[ConversionContext, NodeProto, dict[str, Any], Ins, Infos, Outs], Infos]
 
 ELEMENTWISE = frozenset(
     "Abs Acos Acosh Add And Asin Asinh Atan Atanh BitShift BitwiseAnd BitwiseNot BitwiseOr "
@@ -123,7 +124,7 @@ class DynamicValues:
         if not any(infos):
             return
         try:
-            out = CONSUMERS[node.op_type](node, attrs, inputs, infos, results)
+            out = CONSUMERS[node.op_type](ctx, node, attrs, inputs, infos, results)
         except _Refused as e:
             raise ctx.error(f"{node.op_type}: {e}") from None
         for v, b in zip(results, out):
@@ -154,7 +155,14 @@ def _one(infos: Infos) -> tuple[int, Bounded]:
     return found[0]
 
 
-def _elementwise(node, attrs, inputs, infos, results) -> Infos:
+def _elementwise(
+    ctx: ConversionContext,
+    node: NodeProto,
+    attrs: dict[str, Any],
+    inputs: Ins,
+    infos: Infos,
+    results: Outs,
+) -> Infos:
     out_shape = shape_of(results[0])
     rank = len(out_shape)
     axis, count = None, None
@@ -182,7 +190,14 @@ def _elementwise(node, attrs, inputs, infos, results) -> Infos:
     return [Bounded(axis, count) for _ in results]
 
 
-def _transpose(node, attrs, inputs, infos, results) -> Infos:
+def _transpose(
+    ctx: ConversionContext,
+    node: NodeProto,
+    attrs: dict[str, Any],
+    inputs: Ins,
+    infos: Infos,
+    results: Outs,
+) -> Infos:
     b = infos[0]
     assert b is not None
     rank = len(shape_of(inputs[0]))  # type: ignore[arg-type]
@@ -190,7 +205,14 @@ def _transpose(node, attrs, inputs, infos, results) -> Infos:
     return [Bounded(perm.index(b.axis), b.count)]
 
 
-def _reshape(node, attrs, inputs, infos, results) -> Infos:
+def _reshape(
+    ctx: ConversionContext,
+    node: NodeProto,
+    attrs: dict[str, Any],
+    inputs: Ins,
+    infos: Infos,
+    results: Outs,
+) -> Infos:
     k, b = _one(infos)
     if k != 0:
         raise _Refused("its shape operand has a data-dependent length")
@@ -202,7 +224,14 @@ def _reshape(node, attrs, inputs, infos, results) -> Infos:
     raise _Refused("it would merge or split the data-dependent axis")
 
 
-def _gather(node, attrs, inputs, infos, results) -> Infos:
+def _gather(
+    ctx: ConversionContext,
+    node: NodeProto,
+    attrs: dict[str, Any],
+    inputs: Ins,
+    infos: Infos,
+    results: Outs,
+) -> Infos:
     k, b = _one(infos)
     data_rank = len(shape_of(inputs[0]))  # type: ignore[arg-type]
     axis = int(attrs.get("axis", 0)) % data_rank
@@ -214,7 +243,14 @@ def _gather(node, attrs, inputs, infos, results) -> Infos:
     return [Bounded(b.axis if b.axis < axis else b.axis + idx_rank - 1, b.count)]
 
 
-def _gather_nd(node, attrs, inputs, infos, results) -> Infos:
+def _gather_nd(
+    ctx: ConversionContext,
+    node: NodeProto,
+    attrs: dict[str, Any],
+    inputs: Ins,
+    infos: Infos,
+    results: Outs,
+) -> Infos:
     k, b = _one(infos)
     idx_rank = len(shape_of(inputs[1]))  # type: ignore[arg-type]
     if k != 1 or int(attrs.get("batch_dims", 0)) != 0 or b.axis == idx_rank - 1:
@@ -228,7 +264,14 @@ def _const_ints(v: SSAValue | None) -> list[int] | None:
     return [int(x) for x in v.owner.to_numpy().reshape(-1)]
 
 
-def _slice(node, attrs, inputs, infos, results) -> Infos:
+def _slice(
+    ctx: ConversionContext,
+    node: NodeProto,
+    attrs: dict[str, Any],
+    inputs: Ins,
+    infos: Infos,
+    results: Outs,
+) -> Infos:
     k, b = _one(infos)
     if k != 0:
         raise _Refused("its starts/ends/axes/steps have a data-dependent length")
@@ -240,13 +283,28 @@ def _slice(node, attrs, inputs, infos, results) -> Infos:
     steps = _const_ints(ops[4]) or [1] * len(axes)
     if starts is None or ends is None:
         raise _Refused("run-time starts/ends")
+    count = b.count
     for a, lo, hi, st in zip(axes, starts, ends, steps):
-        if int(a) % len(s) == b.axis and not (st == 1 and lo == 0 and hi >= s[b.axis]):
-            raise _Refused("slicing along the data-dependent axis is not supported")
-    return [Bounded(b.axis, b.count)]
+        if int(a) % len(s) != b.axis:
+            continue
+        # a prefix [0, hi) keeps min(count, hi) entries; offsets from the end would count
+        # from the bound, not from the real length
+        if st != 1 or lo != 0 or hi < 0:
+            raise _Refused("along the data-dependent axis only a prefix [0, k) is supported")
+        if hi < s[b.axis]:
+            limit = ctx.constant(np.array(hi, np.int64))
+            count = ctx.emit(relay.MinimumOp(count, limit))
+    return [Bounded(b.axis, count)]
 
 
-def _concat(node, attrs, inputs, infos, results) -> Infos:
+def _concat(
+    ctx: ConversionContext,
+    node: NodeProto,
+    attrs: dict[str, Any],
+    inputs: Ins,
+    infos: Infos,
+    results: Outs,
+) -> Infos:
     rank = len(shape_of(results[0]))
     axis = int(attrs.get("axis", 0)) % rank
     counts = {id(b.count) for b in infos if b is not None}
