@@ -38,9 +38,7 @@ class Bounded:
 
 
 Infos = list[Bounded | None]
-Ins = Sequence[SSAValue | None]
-Outs = Sequence[SSAValue]
-Rule = Callable[[ConversionContext, NodeProto, dict[str, Any], Ins, Infos, Outs], Infos]
+Rule = Callable[["Use"], Infos]
 
 ELEMENTWISE = frozenset(
     "Abs Acos Acosh Add And Asin Asinh Atan Atanh BitShift BitwiseAnd BitwiseNot BitwiseOr "
@@ -124,7 +122,7 @@ class DynamicValues:
         if not any(infos):
             return
         try:
-            out = CONSUMERS[node.op_type](ctx, node, attrs, inputs, infos, results)
+            out = CONSUMERS[node.op_type](Use(ctx, node, attrs, inputs, infos, results))
         except _Refused as e:
             raise ctx.error(f"{node.op_type}: {e}") from None
         for v, b in zip(results, out):
@@ -155,68 +153,61 @@ def _one(infos: Infos) -> tuple[int, Bounded]:
     return found[0]
 
 
-def _elementwise(
-    ctx: ConversionContext,
-    node: NodeProto,
-    attrs: dict[str, Any],
-    inputs: Ins,
-    infos: Infos,
-    results: Outs,
-) -> Infos:
-    out_shape = shape_of(results[0])
+@dataclass(frozen=True)
+class Use:
+    """One consumer node with a bounded input: what its rule needs to map the bound."""
+
+    ctx: ConversionContext
+    node: NodeProto
+    attrs: dict[str, Any]
+    inputs: Sequence[SSAValue | None]
+    infos: Infos
+    results: Sequence[SSAValue]
+
+    def shape(self, k: int) -> tuple[int, ...]:
+        v = self.inputs[k]
+        assert v is not None
+        return shape_of(v)
+
+
+def _elementwise(u: Use) -> Infos:
+    out_shape = shape_of(u.results[0])
     rank = len(out_shape)
     axis, count = None, None
-    for v, b in zip(inputs, infos):
-        if v is None:
+    for v, b in zip(u.inputs, u.infos):
+        if v is None or b is None:
             continue
         s = shape_of(v)
-        if b is not None:
-            a = b.axis + rank - len(s)
-            if axis is not None and (a != axis or b.count is not count):
-                raise _Refused("its inputs have different data-dependent lengths")
-            if s[b.axis] != out_shape[a]:
-                raise _Refused("a data-dependent axis cannot broadcast")
-            axis, count = a, b.count
+        a = b.axis + rank - len(s)
+        if axis is not None and (a != axis or b.count is not count):
+            raise _Refused("its inputs have different data-dependent lengths")
+        if s[b.axis] != out_shape[a]:
+            raise _Refused("a data-dependent axis cannot broadcast")
+        axis, count = a, b.count
     assert axis is not None and count is not None
-    for v, b in zip(inputs, infos):
+    for v, b in zip(u.inputs, u.infos):
         if v is None or b is not None:
             continue
         s = shape_of(v)
         d = axis - (rank - len(s))
         if d >= 0 and s[d] != 1:
             raise _Refused("an input of static length meets a data-dependent axis")
-    if node.op_type in ("Div", "Mod") and infos[1] is not None and len(inputs) > 1:
+    if u.node.op_type in ("Div", "Mod") and len(u.infos) > 1 and u.infos[1] is not None:
         raise _Refused("a divisor with a data-dependent length would divide by its padding")
-    return [Bounded(axis, count) for _ in results]
+    return [Bounded(axis, count) for _ in u.results]
 
 
-def _transpose(
-    ctx: ConversionContext,
-    node: NodeProto,
-    attrs: dict[str, Any],
-    inputs: Ins,
-    infos: Infos,
-    results: Outs,
-) -> Infos:
-    b = infos[0]
-    assert b is not None
-    rank = len(shape_of(inputs[0]))  # type: ignore[arg-type]
-    perm = [int(p) for p in attrs.get("perm", reversed(range(rank)))]
+def _transpose(u: Use) -> Infos:
+    _, b = _one(u.infos)
+    perm = [int(p) for p in u.attrs.get("perm", reversed(range(len(u.shape(0)))))]
     return [Bounded(perm.index(b.axis), b.count)]
 
 
-def _reshape(
-    ctx: ConversionContext,
-    node: NodeProto,
-    attrs: dict[str, Any],
-    inputs: Ins,
-    infos: Infos,
-    results: Outs,
-) -> Infos:
-    k, b = _one(infos)
+def _reshape(u: Use) -> Infos:
+    k, b = _one(u.infos)
     if k != 0:
         raise _Refused("its shape operand has a data-dependent length")
-    s, out = shape_of(inputs[0]), shape_of(results[0])  # type: ignore[arg-type]
+    s, out = u.shape(0), shape_of(u.results[0])
     before, after = math.prod(s[: b.axis]), math.prod(s[b.axis + 1 :])
     for d, e in enumerate(out):
         if e == s[b.axis] and math.prod(out[:d]) == before and math.prod(out[d + 1 :]) == after:
@@ -224,36 +215,19 @@ def _reshape(
     raise _Refused("it would merge or split the data-dependent axis")
 
 
-def _gather(
-    ctx: ConversionContext,
-    node: NodeProto,
-    attrs: dict[str, Any],
-    inputs: Ins,
-    infos: Infos,
-    results: Outs,
-) -> Infos:
-    k, b = _one(infos)
-    data_rank = len(shape_of(inputs[0]))  # type: ignore[arg-type]
-    axis = int(attrs.get("axis", 0)) % data_rank
-    idx_rank = len(shape_of(inputs[1]))  # type: ignore[arg-type]
+def _gather(u: Use) -> Infos:
+    k, b = _one(u.infos)
+    axis = int(u.attrs.get("axis", 0)) % len(u.shape(0))
     if k == 1:
         return [Bounded(axis + b.axis, b.count)]
     if b.axis == axis:
         raise _Refused("gathering along the data-dependent axis is not supported")
-    return [Bounded(b.axis if b.axis < axis else b.axis + idx_rank - 1, b.count)]
+    return [Bounded(b.axis if b.axis < axis else b.axis + len(u.shape(1)) - 1, b.count)]
 
 
-def _gather_nd(
-    ctx: ConversionContext,
-    node: NodeProto,
-    attrs: dict[str, Any],
-    inputs: Ins,
-    infos: Infos,
-    results: Outs,
-) -> Infos:
-    k, b = _one(infos)
-    idx_rank = len(shape_of(inputs[1]))  # type: ignore[arg-type]
-    if k != 1 or int(attrs.get("batch_dims", 0)) != 0 or b.axis == idx_rank - 1:
+def _gather_nd(u: Use) -> Infos:
+    k, b = _one(u.infos)
+    if k != 1 or int(u.attrs.get("batch_dims", 0)) != 0 or b.axis == len(u.shape(1)) - 1:
         raise _Refused("only indices with a data-dependent leading axis are supported")
     return [Bounded(b.axis, b.count)]
 
@@ -264,25 +238,18 @@ def _const_ints(v: SSAValue | None) -> list[int] | None:
     return [int(x) for x in v.owner.to_numpy().reshape(-1)]
 
 
-def _slice(
-    ctx: ConversionContext,
-    node: NodeProto,
-    attrs: dict[str, Any],
-    inputs: Ins,
-    infos: Infos,
-    results: Outs,
-) -> Infos:
-    k, b = _one(infos)
+def _slice(u: Use) -> Infos:
+    k, b = _one(u.infos)
     if k != 0:
         raise _Refused("its starts/ends/axes/steps have a data-dependent length")
-    s = shape_of(inputs[0])  # type: ignore[arg-type]
-    ops = list(inputs) + [None] * 5
-    starts = attrs.get("starts") or _const_ints(ops[1])
-    ends = attrs.get("ends") or _const_ints(ops[2])
-    axes = attrs.get("axes") or _const_ints(ops[3]) or list(range(len(starts or [])))
-    steps = _const_ints(ops[4]) or [1] * len(axes)
+    s = u.shape(0)
+    ops = [*u.inputs, None, None, None, None, None]
+    starts = u.attrs.get("starts") or _const_ints(ops[1])
+    ends = u.attrs.get("ends") or _const_ints(ops[2])
     if starts is None or ends is None:
         raise _Refused("run-time starts/ends")
+    axes = u.attrs.get("axes") or _const_ints(ops[3]) or list(range(len(starts)))
+    steps = _const_ints(ops[4]) or [1] * len(axes)
     count = b.count
     for a, lo, hi, st in zip(axes, starts, ends, steps):
         if int(a) % len(s) != b.axis:
@@ -292,24 +259,16 @@ def _slice(
         if st != 1 or lo != 0 or hi < 0:
             raise _Refused("along the data-dependent axis only a prefix [0, k) is supported")
         if hi < s[b.axis]:
-            limit = ctx.constant(np.array(hi, np.int64))
-            count = ctx.emit(relay.MinimumOp(count, limit))
+            limit = u.ctx.constant(np.array(hi, np.int64))
+            count = u.ctx.emit(relay.MinimumOp(count, limit))
     return [Bounded(b.axis, count)]
 
 
-def _concat(
-    ctx: ConversionContext,
-    node: NodeProto,
-    attrs: dict[str, Any],
-    inputs: Ins,
-    infos: Infos,
-    results: Outs,
-) -> Infos:
-    rank = len(shape_of(results[0]))
-    axis = int(attrs.get("axis", 0)) % rank
-    counts = {id(b.count) for b in infos if b is not None}
-    first = next(b for b in infos if b is not None)
-    if any(b is None for b in infos) or len(counts) != 1 or first.axis == axis:
+def _concat(u: Use) -> Infos:
+    axis = int(u.attrs.get("axis", 0)) % len(shape_of(u.results[0]))
+    counts = {id(b.count) for b in u.infos if b is not None}
+    first = next(b for b in u.infos if b is not None)
+    if any(b is None for b in u.infos) or len(counts) != 1 or first.axis == axis:
         raise _Refused("only inputs sharing one data-dependent length, joined along another axis")
     return [first]
 
