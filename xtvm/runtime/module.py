@@ -341,5 +341,5 @@ class Module:
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i['name']}: {i['dtype']}{list(i['shape'])}" for i in self._inputs)
-        outs = ", ".join(f"{o['dtype']}{list(o['shape'])}" for o in self._outputs)
+        outs = ", ".join(f"{o['dtype']}{list(o['shape'])}" for o in self.output_info)
         return f"<xtvm.runtime.Module ({ins}) -> ({outs})>"
