@@ -73,10 +73,13 @@ def nms(
         sj, si = scores[b, c, j], scores[b, c, i]
         return (sj > si) | (sj.eq(si) & (j < i))
 
-    sup = kb.compute(
-        (nb, n, n),
-        lambda b, i, j: _suppresses(boxes, iou, b, i, j, center),
-        f"{name}_iou",
+    # which box blocks which, computed once: inlined into every round, the IoU math made
+    # LLVM's work grow with rounds x boxes^2
+    blocks = kb.compute(
+        (nb, nc, n, n),
+        lambda b, c, i, j: _suppresses(boxes, iou, b, i, j, center) & ahead(b, c, j, i),
+        f"{name}_blocks",
+        tag="materialize",
         dtype=i1,
     )
     keep = kb.compute((nb, nc, n), candidate, f"{name}_keep0", dtype=i1)
@@ -84,7 +87,7 @@ def nms(
         prev = keep
 
         def hits(b: Expr, c: Expr, i: Expr, prev: Tensor = prev) -> Expr:
-            return sum_(lambda j: _count(prev[b, c, j] & sup[b, i, j] & ahead(b, c, j, i)), (n,))
+            return sum_(lambda j: _count(prev[b, c, j] & blocks[b, c, i, j]), (n,))
 
         hit = kb.compute((nb, nc, n), hits, f"{name}_hits{t + 1}")
         keep = kb.compute(
