@@ -369,3 +369,36 @@ def test_convolution_in_a_loop_body():
     )
     a0 = RNG.standard_normal((1, 4, 8, 8)).astype(np.float32)
     _compare(m, [{"M": np.array(k, np.int64), "a0": a0} for k in (0, 1, 4)])
+
+
+def test_float16_carried_values_round_each_iteration():
+    """A half-precision carried value is rounded at every iteration, as onnxruntime does
+    (bit-identical results; without the rounding they drift by ulps)."""
+    e = T.FLOAT16
+    body = h.make_graph(
+        [
+            h.make_node("Identity", ["c_in"], ["c_out"]),
+            h.make_node("Add", ["y_in", "x"], ["y1"]),
+            h.make_node("Mul", ["y1", "x"], ["y_out"]),
+        ],
+        "body",
+        [_vi("i", [], T.INT64), _vi("c_in", [], T.BOOL), _vi("y_in", [5], e)],
+        [_vi("c_out", [], T.BOOL), _vi("y_out", [5], e)],
+    )
+    node = h.make_node("Loop", ["M", "", "y0"], ["y"], body=body)
+    m = _model(
+        [node], [_vi("M", [], T.INT64), _vi("x", [5], e), _vi("y0", [5], e)], [_vi("y", [5], e)]
+    )
+    rng = np.random.default_rng(1)
+    feeds = []
+    for k in (0, 3, 6, 9):
+        x = (rng.standard_normal(5) * 0.9).astype(np.float16)
+        feeds.append(
+            {"M": np.array(k, np.int64), "x": x, "y0": rng.standard_normal(5).astype(np.float16)}
+        )
+    lib = xtvm.build(xtvm.from_onnx(m))
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    for f in feeds:
+        (got,), (want,) = lib.run(f), sess.run(None, f)
+        assert got.dtype == np.float16
+        np.testing.assert_array_equal(got, want)
