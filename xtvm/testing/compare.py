@@ -12,6 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def _extended_float(dtype: np.dtype) -> bool:
+    """bfloat16 and float8 types (ml_dtypes): numpy kind 'V', so not caught by kind 'f'."""
+    return dtype.kind == "V" and "float" in dtype.name
+
+
 def compare_outputs(
     expected: Sequence[np.ndarray],
     actual: Sequence[np.ndarray],
@@ -29,6 +34,8 @@ def compare_outputs(
             return f"{label}: shape {got.shape}, expected {exp.shape}"
         if got.dtype != exp.dtype:
             return f"{label}: dtype {got.dtype}, expected {exp.dtype}"
+        if _extended_float(exp.dtype):  # compare the values; NaN equals NaN there too
+            exp, got = exp.astype(np.float32), got.astype(np.float32)
         if exp.dtype.kind in "fc":
             ok = np.isclose(got, exp, rtol=rtol, atol=atol, equal_nan=True)
         elif exp.dtype.kind in "iu":
