@@ -249,9 +249,11 @@ class HalfValues:
 
     def _output_kinds(self, node: NodeProto) -> list[int | None]:
         """Per output: its half type, or None (float32 statistics, non-float outputs)."""
-        branch = next((a.g for a in node.attribute if a.name == "then_branch"), None)
-        if branch is not None:  # If: the branches declare their output types
+        branch = next((a.g for a in node.attribute if a.name in ("then_branch", "body")), None)
+        if branch is not None:  # If, Loop, Scan: the subgraph declares the output types
             types = [o.type.tensor_type.elem_type for o in branch.output]
+            if node.op_type == "Loop":
+                types = types[1:]  # the body's condition is no output of the node
             return [t if t in HALF_TYPES else None for t in types]
         kind = output_kind(node, self.kind)
         if node.op_type == "LayerNormalization":  # Mean, InvStdDev are stash_type float32
