@@ -174,3 +174,14 @@ def test_runtime_shape_operands_are_model_errors(op, inputs, extra, operand) -> 
         xtvm.from_onnx(model, {name: tuple(shape) for name, _, shape in graph_inputs})
     message = str(info.value)
     assert f"({op})" in message and operand in message and "\n" not in message
+
+
+def test_dropout_ratio_at_run_time_and_its_mask() -> None:
+    """Inference Dropout: a runtime ratio changes nothing, and the mask keeps everything."""
+    model = model_of(
+        [helper.make_node("Dropout", ["x", "ratio"], ["y", "mask"])],
+        [("x", TP.FLOAT, [2, 3]), ("ratio", TP.FLOAT, [])],
+        ["y", "mask"],
+    )
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    compare(model, [{"x": x, "ratio": np.asarray(np.float32(r))} for r in (0.0, 0.5)])

@@ -8,6 +8,7 @@ import numpy as np
 from onnx import NodeProto, numpy_helper
 from xdsl.ir import SSAValue
 
+from xtvm.dialects import relay
 from xtvm.frontend.onnx.context import ConversionContext
 from xtvm.frontend.onnx.registry import converter
 
@@ -44,11 +45,13 @@ def constant(
 @converter("Dropout", since=1)
 def dropout(
     ctx: ConversionContext, node: NodeProto, ins: list[SSAValue | None], attrs: dict[str, Any]
-) -> SSAValue:
-    """Inference: the output is the input. The mask output is not computed."""
+) -> list[SSAValue]:
+    """Inference: the output is the input and the mask keeps everything (all ones: bool
+    from opset 10, the input's type before; a constant the importer drops when unused)."""
     x = ins[0]
     assert x is not None
     mode = ins[2] if len(ins) > 2 else None  # opset 12+: training_mode input
     if mode is not None and bool(ctx.const_value(mode, "training_mode (input 2)").any()):
         raise ctx.error("training_mode=true is not supported (inference only)")
-    return x
+    dtype = np.bool_ if ctx.opset >= 10 else relay.numpy_dtype_of(relay.elt_of(x))
+    return [x, ctx.emit(relay.ConstantOp.from_numpy(np.ones(relay.shape_of(x), dtype)))]
