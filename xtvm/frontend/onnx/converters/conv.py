@@ -185,11 +185,17 @@ def _pool(ctx: ConversionContext, op_cls: type, x: SSAValue, pool: dict, **extra
 def max_pool(
     ctx: ConversionContext, node: NodeProto, ins: list[SSAValue | None], attrs: dict[str, Any]
 ) -> SSAValue:
-    """The Indices output (second result) is not computed; using it is an error."""
+    """The Indices output (second result) is not computed; using it is an error. int8 and
+    uint8 inputs (opset 12) pool in float32, which holds every such value exactly."""
     x = ins[0]
     assert x is not None
     if int(attrs.get("storage_order", 0)) != 0:
         raise ctx.attr_error("storage_order", attrs["storage_order"], "only 0: row major")
+    elt = relay.elt_of(x)
+    if relay.numpy_dtype_of(elt).kind in "iu":
+        wide = ctx.emit(relay.CastOp(x, "float32"))
+        y = _pool(ctx, relay.MaxPool2dOp, wide, _pool_attrs(ctx, wide, attrs))
+        return ctx.emit(relay.CastOp(y, elt))
     return _pool(ctx, relay.MaxPool2dOp, x, _pool_attrs(ctx, x, attrs))
 
 
