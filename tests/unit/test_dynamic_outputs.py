@@ -172,6 +172,19 @@ def test_output_info_marks_the_bound_and_axis() -> None:
             "Slice",
             [2, "d"],
         ),
+        (
+            helper.make_node("Add", ["nz", "full"], ["y"]),
+            [("full", np.zeros((2, 6)))],
+            "static length meets",
+            [2, 6],
+        ),
+        (
+            helper.make_node("Concat", ["nz", "nz"], ["y"], axis=1),
+            [],
+            "joined along another axis",
+            [2, "d"],
+        ),
+        (helper.make_node("TopK", ["nz", "k"], ["y", "i"]), [("k", [1])], "TopK", [2, 1]),
     ],
 )
 def test_consumers_that_cannot_take_a_bounded_tensor_name_the_op(node, extra, word, shape) -> None:
