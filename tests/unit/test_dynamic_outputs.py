@@ -325,3 +325,31 @@ def test_prefix_slice_along_the_bounded_axis() -> None:
     )
     x = np.array([[0, 1, 0, 0, 0], [0, 0, 0, 0, 0]], np.float32)
     _compare(m, [*_feeds((2, 5)), {"x": x}])
+
+
+def test_detection_post_processing_after_nms() -> None:
+    # selected[:, 2] picks box indices; the kept boxes and scores are gathered with them
+    m = _model(
+        [
+            helper.make_node("NonMaxSuppression", ["b", "s", "mx", "th"], ["sel"]),
+            helper.make_node("Gather", ["sel", "two"], ["box_idx"], axis=1),
+            helper.make_node("Squeeze", ["b", "ax0"], ["b0"]),
+            helper.make_node("Gather", ["b0", "box_idx"], ["kept"], axis=0),
+            helper.make_node("Cast", ["box_idx"], ["as_float"], to=F),
+        ],
+        [("b", F, [1, 6, 4]), ("s", F, [1, 1, 6])],
+        [("kept", F, ["n", 4]), ("as_float", F, ["n"])],
+        [
+            ("mx", np.array([4], np.int64)),
+            ("th", np.array([0.4], np.float32)),
+            ("two", np.array(2, np.int64)),
+            ("ax0", np.array([0], np.int64)),
+        ],
+    )
+    rng = np.random.default_rng(3)
+    feeds = []
+    for _ in range(4):
+        xy = rng.integers(0, 4, (1, 6, 2)).astype(np.float32)
+        boxes = np.concatenate([xy, xy + rng.integers(1, 3, (1, 6, 2))], axis=2)
+        feeds.append({"b": boxes.astype(np.float32), "s": rng.random((1, 1, 6), np.float32)})
+    _compare(m, feeds)
