@@ -353,3 +353,23 @@ def test_detection_post_processing_after_nms() -> None:
         boxes = np.concatenate([xy, xy + rng.integers(1, 3, (1, 6, 2))], axis=2)
         feeds.append({"b": boxes.astype(np.float32), "s": rng.random((1, 1, 6), np.float32)})
     _compare(m, feeds)
+
+
+def test_reductions_over_the_other_axes_keep_the_count() -> None:
+    # per selected row: the arg-max class and the largest score
+    m = _model(
+        [
+            helper.make_node("Greater", ["x", "zero"], ["m"]),
+            helper.make_node("NonZero", ["m"], ["nz"]),
+            helper.make_node("Squeeze", ["nz", "ax0"], ["idx"]),
+            helper.make_node("Gather", ["scores", "idx"], ["rows"], axis=0),
+            helper.make_node("ArgMax", ["rows"], ["cls"], axis=1, keepdims=0),
+            helper.make_node("ReduceMax", ["rows"], ["best"], axes=[1], keepdims=1),
+        ],
+        [("x", F, [6]), ("scores", F, [6, 4])],
+        [("cls", I64, ["n"]), ("best", F, ["n", 1])],
+        [*ZERO, ("ax0", np.array([0], np.int64))],
+    )
+    rng = np.random.default_rng(5)
+    scores = rng.standard_normal((6, 4)).astype(np.float32)
+    _compare(m, [{**f, "scores": scores} for f in _feeds((6,))])

@@ -273,7 +273,33 @@ def _concat(u: Use) -> Infos:
     return [first]
 
 
+def _reduce(u: Use) -> Infos:
+    """Reductions (and ArgMax/ArgMin) over other axes keep the bounded one."""
+    k, b = _one(u.infos)
+    rank = len(u.shape(0))
+    if k != 0:
+        raise _Refused("its axes operand has a data-dependent length")
+    if "axis" in u.attrs or u.node.op_type in ("ArgMax", "ArgMin"):
+        axes = [int(u.attrs.get("axis", 0))]
+    else:
+        axes = u.attrs.get("axes") or _const_ints(u.inputs[1] if len(u.inputs) > 1 else None)
+        if not axes and u.attrs.get("noop_with_empty_axes", 0):
+            return [b]
+        axes = axes or list(range(rank))
+    reduced = {int(a) % rank for a in axes}
+    if b.axis in reduced:
+        raise _Refused("reducing over the data-dependent axis is not supported")
+    keep = int(u.attrs.get("keepdims", 1))
+    return [Bounded(b.axis if keep else b.axis - sum(a < b.axis for a in reduced), b.count)]
+
+
+REDUCTIONS = frozenset(
+    "ArgMax ArgMin ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean "
+    "ReduceMin ReduceProd ReduceSum ReduceSumSquare".split()
+)
+
 CONSUMERS: dict[str, Rule] = {
+    **dict.fromkeys(REDUCTIONS, _reduce),
     **dict.fromkeys(ELEMENTWISE, _elementwise),
     **dict.fromkeys(RESHAPES, _reshape),
     "Transpose": _transpose,
