@@ -53,13 +53,17 @@ def _feeds(shape, seeds=(0, 1, 2), zeros=True) -> list[dict[str, np.ndarray]]:
 
 
 ZERO = [("zero", np.array(0, np.float32))]
+# nz = NonZero(x > 0), the start of most tests below (with ZERO among the initializers)
+POSITIVE = [
+    helper.make_node("Greater", ["x", "zero"], ["m"]),
+    helper.make_node("NonZero", ["m"], ["nz"]),
+]
 
 
 def test_transpose_of_nonzero_as_torch_nonzero_exports_it() -> None:
     m = _model(
         [
-            helper.make_node("Greater", ["x", "zero"], ["m"]),
-            helper.make_node("NonZero", ["m"], ["nz"]),
+            *POSITIVE,
             helper.make_node("Transpose", ["nz"], ["y"], perm=[1, 0]),
         ],
         [("x", F, [3, 4, 5])],
@@ -72,8 +76,7 @@ def test_transpose_of_nonzero_as_torch_nonzero_exports_it() -> None:
 def test_gather_with_nonzero_indices_and_elementwise_consumers() -> None:
     m = _model(
         [
-            helper.make_node("Greater", ["x", "zero"], ["m"]),
-            helper.make_node("NonZero", ["m"], ["nz"]),
+            *POSITIVE,
             helper.make_node("Squeeze", ["nz", "ax0"], ["idx"]),
             helper.make_node("Gather", ["w", "idx"], ["rows"], axis=0),
             helper.make_node("Mul", ["rows", "scale"], ["scaled"]),
@@ -96,8 +99,7 @@ def test_boolean_mask_indexing_through_gather_nd() -> None:
     # x[x > 0] as torch exports it: NonZero -> Transpose -> GatherND
     m = _model(
         [
-            helper.make_node("Greater", ["x", "zero"], ["m"]),
-            helper.make_node("NonZero", ["m"], ["nz"]),
+            *POSITIVE,
             helper.make_node("Transpose", ["nz"], ["idx"], perm=[1, 0]),
             helper.make_node("GatherND", ["x", "idx"], ["y"]),
         ],
@@ -315,8 +317,7 @@ def test_prefix_slice_along_the_bounded_axis() -> None:
     # the first three hits, as a detector keeps its top detections: min(count, 3) rows
     m = _model(
         [
-            helper.make_node("Greater", ["x", "zero"], ["m"]),
-            helper.make_node("NonZero", ["m"], ["nz"]),
+            *POSITIVE,
             helper.make_node("Slice", ["nz", "s", "e", "a"], ["y"]),
         ],
         [("x", F, [2, 5])],
@@ -359,8 +360,7 @@ def test_reductions_over_the_other_axes_keep_the_count() -> None:
     # per selected row: the arg-max class and the largest score
     m = _model(
         [
-            helper.make_node("Greater", ["x", "zero"], ["m"]),
-            helper.make_node("NonZero", ["m"], ["nz"]),
+            *POSITIVE,
             helper.make_node("Squeeze", ["nz", "ax0"], ["idx"]),
             helper.make_node("Gather", ["scores", "idx"], ["rows"], axis=0),
             helper.make_node("ArgMax", ["rows"], ["cls"], axis=1, keepdims=0),
