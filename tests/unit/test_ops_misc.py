@@ -196,11 +196,6 @@ def test_pooling_and_normalization():
             "only 1-D and 2-D LpPool",
         ),
         (
-            helper.make_node("Trilu", ["x", "k"], ["y"]),
-            [("x", F, [3, 3]), ("k", I64, [])],
-            r"k \(input 1\) must be a constant",
-        ),
-        (
             helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[2, 2], p=0),
             [("x", F, [1, 1, 3, 3])],
             "attribute p=0",
