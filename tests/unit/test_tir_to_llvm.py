@@ -29,20 +29,24 @@ CONSTS = """
 """
 
 
-def lower(text: str, vectorize: bool = True) -> ModuleOp:
+def lower(text: str, vectorize: bool = True, parallel_min_work: int = 0) -> ModuleOp:
+    """Every parallel loop of these small examples is outlined (``parallel_min_work=0``)
+    unless the test asks for the pass's default threshold."""
     ctx = make_context()
     module = Parser(ctx, text).parse_module()
     module.verify()
     if vectorize:
         TirVectorizePass().apply(ctx, module)
         module.verify()
-    ConvertTirToLlvmPass().apply(ctx, module)
+    ConvertTirToLlvmPass(parallel_min_work=parallel_min_work).apply(ctx, module)
     module.verify()
     return module
 
 
-def build(text: str, vectorize: bool = True) -> tuple[xtvm.runtime.Module, str]:
-    module = lower(text, vectorize)
+def build(
+    text: str, vectorize: bool = True, parallel_min_work: int = 0
+) -> tuple[xtvm.runtime.Module, str]:
+    module = lower(text, vectorize, parallel_min_work)
     ir = translate_module(module, HOST)
     lib = compile_and_load(ir, HOST, module_metadata(module), use_cache=False)
     return lib, str(ir)
@@ -104,6 +108,19 @@ def test_elementwise_parallel_vectorized_workspace_global():
     assert re.search(r"load <(8|16) x float>", ir), "expected vector loads"
     assert "GOMP_parallel" in ir
     assert lib.metadata["workspace_bytes"] == 768
+
+
+def test_small_parallel_loops_run_serially_by_default():
+    """6 x 32 elements are far below the default work threshold: no fork/join is emitted,
+    and the numbers are the same."""
+    lib, ir = build(SCALE_EXP, parallel_min_work=ConvertTirToLlvmPass().parallel_min_work)
+    x = np.random.default_rng(1).uniform(-1, 1, (6, 32)).astype(np.float32)
+    np.testing.assert_allclose(lib(x), np.exp(x * W), rtol=1e-6)
+    assert "GOMP_parallel" not in ir
+    _, ir = build(SCALE_EXP, parallel_min_work=6 * 32 // 8)  # vector ops: 8 lanes each
+    assert "GOMP_parallel" in ir
+    with pytest.raises(CompileError, match="parallel_min_work"):
+        lower(SCALE_EXP, parallel_min_work=-1)
 
 
 def test_module_shape_and_abi():

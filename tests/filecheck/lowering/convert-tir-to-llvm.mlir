@@ -1,4 +1,4 @@
-// RUN: xtvm-opt %s -p convert-tir-to-llvm | filecheck %s
+// RUN: xtvm-opt %s -p 'convert-tir-to-llvm{parallel_min_work=0}' | filecheck %s
 
 // CHECK:      builtin.module attributes {xtvm.metadata = "{\22inputs\22: [{\22name\22: \22x\22, \22shape\22: [4, 16], \22dtype\22: \22float32\22}], \22outputs\22: [{\22name\22: \22y\22, \22shape\22: [4, 16], \22dtype\22: \22float32\22}], \22workspace_bytes\22: 256}"} {
 // CHECK-NEXT:   llvm.mlir.global internal constant @w(dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>) {addr_space = 0 : i32, alignment = 64 : i64} : !llvm.array<4 x f32>

@@ -40,10 +40,11 @@ def counted_loop(
 @lowers(tir.ForOp)
 def _for(fl: FuncLowering, op: tir.ForOp) -> None:
     if op.kind.data == "parallel" and not fl.in_parallel:
-        from xtvm.lowering.tir_to_llvm.parallel import lower_parallel
+        from xtvm.lowering.tir_to_llvm.parallel import lower_parallel, worth_parallel
 
-        lower_parallel(fl, op)
-        return
+        if worth_parallel(op, fl.module.parallel_min_work):
+            lower_parallel(fl, op)
+            return
     counted_loop(fl, fl.get(op.lb), fl.get(op.ub), fl.get(op.step), op)
 
 

@@ -47,6 +47,7 @@ from xdsl.passes import ModulePass
 from xtvm.dialects import tir
 from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm import arith_ops, control, math_vector, memory, parallel, profile
+from xtvm.lowering.tir_to_llvm.parallel import PARALLEL_MIN_WORK
 from xtvm.lowering.tir_to_llvm.state import PTR, FuncLowering, ModuleState, lower_type
 from xtvm.passes.registry import register_pass
 
@@ -157,10 +158,16 @@ class ConvertTirToLlvmPass(ModulePass):
     profile: bool = False
     """Time every kernel call of the entry function (for ``Module.profile``)."""
 
+    parallel_min_work: int = PARALLEL_MIN_WORK
+    """A parallel loop that executes fewer ops than this (counted statically) runs serially:
+    a fork/join would cost more than it saves. 0 keeps every parallel loop."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.num_threads < 0:
             raise CompileError(f"num_threads must be >= 0, got {self.num_threads}")
-        ms = ModuleState()
+        if self.parallel_min_work < 0:
+            raise CompileError(f"parallel_min_work must be >= 0, got {self.parallel_min_work}")
+        ms = ModuleState(self.parallel_min_work)
         globals_: list[Operation] = []
         funcs: list[Operation] = []
         entries = [f for f in op.ops if isinstance(f, tir.PrimFuncOp) and f.is_entry]

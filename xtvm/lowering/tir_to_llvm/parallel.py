@@ -9,10 +9,13 @@ returns when all threads are done. That trampoline unpacks ``%data`` and takes o
 ``chunk = ceil(trips / nthreads)``, ``[tid * chunk, min(trips, (tid + 1) * chunk))`` from
 ``omp_get_thread_num()`` / ``omp_get_num_threads()``, and calls
 ``@<f>_parallel_<n>_body(captured..., first, last)``, where buffers are ``noalias``
-arguments again and the loop body runs serially. Nested parallel loops run serially.
+arguments again and the loop body runs serially. Nested parallel loops run serially, and so
+does a loop whose statically counted work is below ``PARALLEL_MIN_WORK``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from xdsl.dialects import arith, llvm
 from xdsl.dialects.builtin import (
@@ -24,7 +27,7 @@ from xdsl.dialects.builtin import (
     i32,
     i64,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from xtvm.dialects import tir
 from xtvm.lowering.tir_to_llvm.control import counted_loop
@@ -38,6 +41,43 @@ from xtvm.lowering.tir_to_llvm.state import (
 
 GOMP_PARALLEL = "GOMP_parallel"
 NUM_THREADS_SYMBOL = "xtvm_num_threads"
+PARALLEL_MIN_WORK = 65536
+"""Ops a parallel loop must execute in all (statically counted) to be run on threads: one
+fork/join through libgomp costs a few microseconds with spinning workers and tens with
+sleeping ones (``OMP_WAIT_POLICY=passive``), more than a smaller loop takes on one core.
+Tiny models (a voice-activity detector's 0.1 ms) ran several times slower at 2 threads."""
+UNKNOWN = 1 << 40
+
+
+def _static_trips(loop: tir.ForOp) -> int:
+    """The loop's trip count when its bounds are constants, else a huge number."""
+    bounds = []
+    for v in (loop.lb, loop.ub, loop.step):
+        op = v.owner
+        if not isinstance(op, arith.ConstantOp) or not isinstance(op.value, IntegerAttr):
+            return UNKNOWN
+        bounds.append(op.value.value.data)
+    lb, ub, step = bounds
+    return max(0, -(-(ub - lb) // step)) if step > 0 else UNKNOWN
+
+
+def _work(ops: Iterable[Operation]) -> int:
+    total = 0
+    for op in ops:
+        if isinstance(op, tir.ForOp):
+            total += _static_trips(op) * _work(op.block.ops)
+        elif op.regions:
+            total += 1 + sum(_work(b.ops) for r in op.regions for b in r.blocks)
+        else:
+            total += 1
+        if total >= UNKNOWN:
+            return UNKNOWN
+    return total
+
+
+def worth_parallel(loop: tir.ForOp, min_work: int) -> bool:
+    """Whether ``loop`` does at least ``min_work`` ops, enough to pay for threads."""
+    return min_work <= 0 or _static_trips(loop) * _work(loop.block.ops) >= min_work
 
 
 def num_threads_global(default: int) -> llvm.GlobalOp:

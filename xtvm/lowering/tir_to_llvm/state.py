@@ -94,7 +94,9 @@ def _constant_key(attr: Attribute) -> object:
 class ModuleState:
     """Module-wide: external declarations, extra (outlined) functions, name counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, parallel_min_work: int = 0) -> None:
+        self.parallel_min_work = parallel_min_work
+        """Statically counted ops below which a parallel loop runs serially."""
         self.declarations: dict[str, llvm.FuncOp] = {}
         self.extra_funcs: list[llvm.FuncOp] = []
         self.counters: dict[str, int] = {}
