@@ -199,3 +199,16 @@ def test_model_built_in_parts_matches_one_piece(monkeypatch: pytest.MonkeyPatch,
 def _outputs(result: object) -> list[np.ndarray]:
     items = result if isinstance(result, (list, tuple)) else [result]
     return [np.asarray(x) for x in items]
+
+
+def test_a_forked_child_does_not_share_the_parents_workers() -> None:
+    import os
+
+    import xtvm.backends.llvm.codegen_pool as cp
+
+    parent = cp.pool()
+    pid = os.fork()
+    if pid == 0:  # the child: a fresh pool, never the parent's pipes
+        os._exit(0 if cp._POOL is None and cp.pool() is not parent else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

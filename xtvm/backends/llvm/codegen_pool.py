@@ -190,6 +190,17 @@ def pool() -> CodegenPool:
     return _POOL
 
 
+def _forget_after_fork() -> None:
+    """A forked child must not talk to its parent's workers (two writers on one pipe would
+    interleave frames) nor close them: it starts its own pool when it needs one."""
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def prewarm(jobs: int) -> None:
     """Start the workers a build with ``jobs`` parts will use, so their start-up overlaps
     the passes before code generation."""
