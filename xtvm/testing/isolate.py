@@ -61,6 +61,9 @@ def _child(func: Callable[..., Any], args: tuple[Any, ...], conn: Any, dump: Any
     """
     os.setpgrp()
     faulthandler.enable(file=dump, all_threads=False)
+    # libgomp's thread pool does not survive fork: if the parent ever ran a parallel region,
+    # a parallel region with threads in the child can hang. Modules built here run on one.
+    os.environ["XTVM_NUM_THREADS"] = "1"
     try:
         message: tuple[str, Any] = ("ok", func(*args))
     except BaseException as exc:  # everything, SystemExit included, becomes a report
