@@ -3,12 +3,19 @@ one compiled module match onnxruntime); a constant condition is folded away."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto as T
 from onnx import helper as h
+from onnx_helpers import compare_with_onnxruntime as _compare  # noqa: E402
+from onnx_helpers import make_model as _model  # noqa: E402
+from onnx_helpers import vi as _vi  # noqa: E402
 
 import xtvm
 from xtvm.context import make_context
@@ -20,30 +27,8 @@ RNG = np.random.default_rng(0)
 F = T.FLOAT
 
 
-def _vi(name: str, shape: list[int], elt: int = F) -> onnx.ValueInfoProto:
-    return h.make_tensor_value_info(name, elt, shape)
-
-
 def _graph(name: str, nodes: list[onnx.NodeProto], outs: list[str], shape=(2, 3)):
     return h.make_graph(nodes, name, [], [_vi(o, list(shape)) for o in outs])
-
-
-def _model(nodes, inputs, outputs, inits=()) -> onnx.ModelProto:
-    g = h.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
-    onnx.checker.check_model(m)
-    return m
-
-
-def _compare(model: onnx.ModelProto, feeds_list: list[dict[str, np.ndarray]], opt: int = 3):
-    lib = xtvm.build(xtvm.from_onnx(model), opt_level=opt)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    for feeds in feeds_list:
-        got = lib.run(feeds)
-        want = sess.run(None, feeds)
-        assert len(got) == len(want)
-        for g, w in zip(got, want):
-            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
 def _if_ops(module) -> list[relay.IfOp]:

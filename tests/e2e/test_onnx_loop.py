@@ -4,41 +4,28 @@ are unrolled at import; Scan slices its inputs at the iteration."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto as T
 from onnx import helper as h
+from onnx_helpers import compare_with_onnxruntime as _compare  # noqa: E402
+from onnx_helpers import make_model as _model  # noqa: E402
+from onnx_helpers import vi as _vi  # noqa: E402
 
 import xtvm
 from xtvm.dialects import relay
 from xtvm.errors import ModelError, UnsupportedOperatorError
 from xtvm.frontend.onnx.converters.loop import UNROLL_LIMIT
-from xtvm.testing.compare import compare_outputs
 
 F = T.FLOAT
 RNG = np.random.default_rng(0)
-
-
-def _vi(name: str, shape: list[int] | None, elt: int = F) -> onnx.ValueInfoProto:
-    return h.make_tensor_value_info(name, elt, shape)
-
-
-def _model(nodes, inputs, outputs, inits=(), opset: int = 17) -> onnx.ModelProto:
-    g = h.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
-    onnx.checker.check_model(m)
-    return m
-
-
-def _compare(model: onnx.ModelProto, feeds_list: list[dict[str, np.ndarray]], opt: int = 3):
-    """Each feed through one compiled module vs onnxruntime (count, shape, dtype, values)."""
-    lib = xtvm.build(xtvm.from_onnx(model), opt_level=opt)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    for feeds in feeds_list:
-        problem = compare_outputs(sess.run(None, feeds), lib.run(feeds), 1e-5, 1e-5)
-        assert problem is None, f"{feeds}: {problem}"
 
 
 def _loops(model: onnx.ModelProto) -> list[relay.LoopOp]:
