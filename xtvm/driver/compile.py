@@ -221,6 +221,20 @@ def read_metadata(module: ModuleOp) -> dict[str, Any]:
     return meta
 
 
+def with_build_info(metadata: dict[str, Any], target: Any) -> dict[str, Any]:
+    """``metadata`` plus what the code was generated for: ``"target"`` {triple, cpu,
+    features (LLVM's "+a,-b" string)} and ``"xtvm_version"``. Added here, once per build,
+    so the JIT module, the build cache entry and exported libraries all carry it; the
+    runtimes check it before running (missing CPU features, another architecture)."""
+    import xtvm
+
+    return {
+        **metadata,
+        "target": {"triple": target.triple, "cpu": target.cpu, "features": target.features},
+        "xtvm_version": xtvm.__version__,
+    }
+
+
 def build(
     mod: ModuleOp,
     target: Any = "llvm",
@@ -407,7 +421,7 @@ def _compile(
     times += result.pass_times
     if verify_ir:
         times.append(("verify-ir", result.verify_seconds))
-    metadata = read_metadata(module)
+    metadata = with_build_info(read_metadata(module), tgt)
     start = time.perf_counter()
     ir_module = translate_module(module, tgt)
     times.append(("llvm-translate", time.perf_counter() - start))
