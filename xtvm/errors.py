@@ -66,3 +66,9 @@ class TuningWarning(UserWarning):
 
 class RecordsError(XTVMError):
     """A tuning-records file is missing or malformed; the message names the file and line."""
+
+
+class RPCError(XTVMError):
+    """A remote call failed: the connection broke or timed out, the peer spoke something
+    else than the xtvm RPC protocol, the key was wrong, or the model crashed or hung in the
+    server's session process (the server itself keeps serving)."""
