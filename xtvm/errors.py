@@ -72,3 +72,8 @@ class RPCError(XTVMError):
     """A remote call failed: the connection broke or timed out, the peer spoke something
     else than the xtvm RPC protocol, the key was wrong, or the model crashed or hung in the
     server's session process (the server itself keeps serving)."""
+
+
+class ForeignTargetError(XTVMError):
+    """A module compiled for another CPU (a cross-compilation target) was asked to run in
+    this process: it can only be exported, and run where it was compiled for."""
