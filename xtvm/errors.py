@@ -16,6 +16,11 @@ class ModelError(XTVMError):
     """The model file or graph is malformed (truncated file, missing inputs, bad attributes)."""
 
 
+class IncompatibleLibraryError(ModelError):
+    """A compiled library cannot run on this machine: it was built for another architecture
+    or for CPU features (e.g. +avx512f) this CPU lacks, so running it would crash."""
+
+
 class UnsupportedOperatorError(ModelError):
     """The model uses operators (or opsets) the frontend cannot convert.
 
