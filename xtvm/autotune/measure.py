@@ -98,7 +98,7 @@ def candidate_module(task_text: str, values: dict[str, Any] | None, target: Any)
     parsed = Parser(make_context(), task_text).parse_module()
     kernel = next(op for op in parsed.walk() if isinstance(op, KernelOp))
     kernel.detach()
-    cfg = DefaultScheduleConfig(vector_bits=target.vector_width_bits)
+    cfg = DefaultScheduleConfig.for_target(target)
     schedule_kernel(kernel, cfg, ConfigEntity(None, values) if values is not None else None)
     ins = [op.result.type for op in kernel.block.ops if isinstance(op, PlaceholderOp)]
     outs = [v.type for v in kernel.return_op.values]

@@ -192,10 +192,15 @@ def _with_option(passes: list[ModulePass], option: str, value: Any) -> list[Modu
 def specialize_for_target(passes: list[ModulePass], target: Any) -> list[ModulePass]:
     """Fill target-dependent pass options left at 0 ("the host's") from ``target``.
 
-    ``vector_bits`` (schedules) and ``lanes`` (tir-vectorize) must describe the machine we
-    compile for, which is not the host when cross-compiling. Explicit settings are kept.
+    ``vector_bits``, ``vector_registers`` (schedules) and ``lanes`` (tir-vectorize) must
+    describe the machine we compile for, which is not the host when cross-compiling.
+    Explicit settings are kept.
     """
-    values = {"vector_bits": target.vector_width_bits, "lanes": target.vector_lanes(32)}
+    values = {
+        "vector_bits": target.vector_width_bits,
+        "vector_registers": target.vector_registers,
+        "lanes": target.vector_lanes(32),
+    }
     out = []
     for p in passes:
         names = {f.name for f in dataclasses.fields(p)}

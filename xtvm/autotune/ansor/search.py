@@ -79,10 +79,12 @@ class AnsorSearch:
 
         text = task if isinstance(task, str) else task.text
         self.kernel = _parse_kernel(text)
-        bits = getattr(target, "vector_width_bits", 0)
-        cfg = DefaultScheduleConfig(vector_bits=bits)
-        if min_parallel_work is not None:
-            cfg = DefaultScheduleConfig(vector_bits=bits, min_parallel_work=min_parallel_work)
+        knobs = {} if min_parallel_work is None else {"min_parallel_work": min_parallel_work}
+        if hasattr(target, "vector_registers"):
+            cfg = DefaultScheduleConfig.for_target(target, **knobs)
+        else:
+            bits = getattr(target, "vector_width_bits", 0)
+            cfg = DefaultScheduleConfig(vector_bits=bits, **knobs)
         self.cfg = cfg
         infos = analyze(self.kernel, cfg)
         self.infos = {i.name: i for i in infos}

@@ -1,13 +1,16 @@
 """Code-generation targets: what CPU we compile for, and how wide its vectors are.
 
-The operator library asks a ``Target`` for its vector width to pick tile sizes; the
-backend asks it for a TargetMachine. The canonical string form (``str(target)``) is
-also part of the compiled-object cache key, so it must name everything that changes
-the generated code.
+The operator library asks a ``Target`` for its vector width and register count to pick
+tile sizes; the backend asks it for a TargetMachine. Both describe the machine we compile
+for, which is not the host when cross-compiling: a foreign triple without ``-mcpu``/``-mattr``
+gets a default CPU and vector features of its own (``CROSS_DEFAULTS``), never the host's.
+The canonical string form (``str(target)``) is also part of the compiled-object and build
+cache keys, so it names everything that changes the generated code.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, replace
 from functools import cache
@@ -58,6 +61,22 @@ _CPU_256 = (
     "x86-64-v3",
     "gracemont",
 )
+
+
+# Default (cpu, features) of a foreign triple given without -mcpu/-mattr, by architecture:
+# every ARMv8-A core has NEON (Cortex-A53/A72, Neoverse, Apple); RISC-V gets RV64GC plus the
+# V extension (RVV 1.0), which LLVM lowers fixed-length vector IR to once the minimum VLEN is
+# known (+v implies Zvl128b). Boards without V take -mattr=+m,+a,+f,+d,+c (scalar code).
+CROSS_DEFAULTS: dict[str, tuple[str, str]] = {
+    "aarch64": ("generic", "+neon"),
+    "riscv64": ("generic-rv64", "+m,+a,+f,+d,+c,+v"),
+}
+
+SCALAR_BITS = 32
+"""``vector_width_bits`` of a target without a vector unit: one 32-bit lane, so schedules
+plan scalar loops (LLVM would split wider vector IR into scalars anyway)."""
+
+_ZVL = re.compile(r"^zvl(\d+)b$")
 
 
 @cache
@@ -129,11 +148,12 @@ class Target:
                 raise CompileError(f"bad -opt-level {opts['opt-level']!r}: expected 0..3")
             opt_level = int(opts["opt-level"])
         triple = opts.get("mtriple", host.triple)
-        cross = triple != host.triple
+        cross = not _same_machine(triple, host.triple)
         if "mcpu" in opts:
             cpu, features = opts["mcpu"], ""
         elif cross:
-            cpu, features = "generic", ""
+            arch = triple.split("-", 1)[0]
+            cpu, features = CROSS_DEFAULTS.get(arch, ("generic", ""))
         else:
             cpu, features = host.cpu, host.features
         if "mattr" in opts:
@@ -158,13 +178,25 @@ class Target:
         """First component of the triple (``x86_64``, ``aarch64``, ...)."""
         return self.triple.split("-", 1)[0]
 
+    @property
+    def is_host(self) -> bool:
+        """Whether code for this target can run in this process: the same architecture,
+        OS and ABI as the host (spellings such as ``x86_64-linux-gnu`` and
+        ``x86_64-unknown-linux-gnu`` are the same machine)."""
+        return _same_machine(self.triple, _host_info()[0])
+
+    def _flags(self) -> dict[str, bool]:
+        return {f[1:]: f[0] == "+" for f in self.features.split(",") if f[:1] in "+-" and f}
+
     def has_feature(self, name: str) -> bool:
         """Whether ``+name`` is enabled in the feature string (or implied by the CPU)."""
-        flags = {f[1:]: f[0] == "+" for f in self.features.split(",") if f[:1] in "+-" and f}
+        flags = self._flags()
         if name in flags:
             return flags[name]
-        if self.features and self.cpu == _host_info()[1]:
+        if self.features and self.is_host and self.cpu == _host_info()[1]:
             return False  # the host list is complete: absent means absent
+        if self.arch == "aarch64":
+            return name == "neon"  # every AArch64 CPU LLVM knows has NEON (Advanced SIMD)
         cpu = self.cpu.lower()
         if name == "avx512f":
             return cpu in _CPU_512
@@ -174,14 +206,37 @@ class Target:
 
     @property
     def vector_width_bits(self) -> int:
-        """Widest SIMD register we should target: 512 (avx512f), 256 (avx/avx2), else 128."""
-        if self.arch not in ("x86_64", "i386", "i686"):
+        """Widest SIMD register we should target. x86: 512 (avx512f), 256 (avx/avx2), else
+        128; AArch64: 128 (NEON); RISC-V with V: the minimum VLEN (128, or the largest
+        ``+zvl<N>b``); a target without a vector unit: ``SCALAR_BITS``."""
+        arch = self.arch
+        if arch in ("x86_64", "i386", "i686"):
+            if self.has_feature("avx512f"):
+                return 512
+            if self.has_feature("avx2") or self.has_feature("avx"):
+                return 256
             return 128
-        if self.has_feature("avx512f"):
-            return 512
-        if self.has_feature("avx2") or self.has_feature("avx"):
-            return 256
+        if arch == "aarch64":
+            return 128 if self.has_feature("neon") else SCALAR_BITS
+        if arch in ("riscv64", "riscv32"):
+            if not (self.has_feature("v") or self.has_feature("zve32f")):
+                return SCALAR_BITS
+            zvl = [
+                int(m.group(1)) for f, on in self._flags().items() if on and (m := _ZVL.match(f))
+            ]
+            return max([128, *zvl]) if self.has_feature("v") else max([32, *zvl])
         return 128
+
+    @property
+    def vector_registers(self) -> int:
+        """Architectural vector registers the register-blocked schedules may plan for:
+        32 on AVX-512, AArch64 (NEON's v0-v31) and RISC-V (V's v0-v31, or the 32 FP
+        registers of a scalar core); 16 on AVX2/SSE."""
+        if self.arch in ("x86_64", "i386", "i686"):
+            return 32 if self.vector_width_bits >= 512 else 16
+        if self.arch in ("aarch64", "riscv64", "riscv32"):
+            return 32
+        return 16
 
     def vector_lanes(self, dtype_bits: int = 32) -> int:
         """Lanes of a ``dtype_bits``-wide element in one vector register."""
@@ -215,6 +270,17 @@ class Target:
     def data_layout(self) -> str:
         """The data layout string LLVM uses for this target."""
         return str(self.create_target_machine().target_data)
+
+
+def _same_machine(a: str, b: str) -> bool:
+    """Whether two triples name the same architecture, OS and environment (vendor and
+    spelling aside); unknown triples compare as text."""
+    _init_llvm()
+    try:
+        pa, pb = llvm.get_triple_parts(a), llvm.get_triple_parts(b)
+    except (RuntimeError, ValueError):
+        return a == b
+    return (pa.Arch, pa.SubArch, pa.OS, pa.Env) == (pb.Arch, pb.SubArch, pb.OS, pb.Env)
 
 
 def create_target_machine(target: Target | None = None, reloc: str = "pic") -> llvm.TargetMachine:

@@ -227,6 +227,7 @@ class ConvertRelayToTePass(ModulePass):
     name = "convert-relay-to-te"
 
     vector_bits: int = 0
+    vector_registers: int = 0  # 0: derived from vector_bits (x86's 16, or 32 with AVX-512)
     min_parallel_work: int = DefaultScheduleConfig.min_parallel_work
     # Python-only (not a pipeline-string option): the per-kernel tuning hook of
     # xtvm.autotune.dispatch (tuned configs, or space collection for task extraction)
@@ -240,7 +241,9 @@ class ConvertRelayToTePass(ModulePass):
         }
         namer = _Namer(used)
         cfg = DefaultScheduleConfig(
-            vector_bits=self.vector_bits, min_parallel_work=self.min_parallel_work
+            vector_bits=self.vector_bits,
+            vector_registers=self.vector_registers,
+            min_parallel_work=self.min_parallel_work,
         )
         built: dict[str, str] = {}
         for fn in [o for o in op.body.block.ops if isinstance(o, func.FuncOp)]:

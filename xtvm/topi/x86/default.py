@@ -83,10 +83,22 @@ class DefaultScheduleConfig:
     # microseconds, and spinning worker threads slow down everything else on a small machine
     min_parallel_work: int = 1 << 15
 
-    vector_registers: int = 0  # 0: 32 with 512-bit vectors (AVX-512), else 16 (AVX2, SSE)
+    # 0: 32 with 512-bit vectors (AVX-512), else 16 (AVX2, SSE); builds set it from the
+    # target (``for_target``: 32 on AArch64 and RISC-V), never from the host
+    vector_registers: int = 0
     # Tunable choices of the operator schedules (xtvm.autotune.space.Knobs): the fallback
     # (defaults), a space being collected, or a tuned config. Set per kernel by the lowering.
     knobs: Any = field(default=None, compare=False, hash=False)
+
+    @classmethod
+    def for_target(cls, target: Any, **knobs: Any) -> DefaultScheduleConfig:
+        """The defaults for ``target`` (an ``xtvm.backends.llvm.Target``): its vector width
+        and register count, not the host's (they differ when cross-compiling)."""
+        return cls(
+            vector_bits=target.vector_width_bits,
+            vector_registers=target.vector_registers,
+            **knobs,
+        )
 
     def tuning(self) -> Any:
         """The knobs object templates ask for their choices (defaults when untuned)."""
