@@ -11,7 +11,10 @@ import json
 import os
 
 from xtvm.errors import ModelError
+from xtvm.runtime.cpu_features import check_cpu_features
+from xtvm.runtime.elf import check_loadable
 from xtvm.runtime.module import ENTRY_TYPE, NUM_THREADS_SYMBOL, Module, aligned_empty
+from xtvm.runtime.package import ExtractedPackage, extract_package, is_package
 from xtvm.runtime.profile import CALLS_SYMBOL, NS_SYMBOL, ProfileReport, ProfileRow
 
 __all__ = [
@@ -29,10 +32,27 @@ ENTRY_SYMBOL = "xtvm_main"
 
 
 def load(path: str | os.PathLike[str]) -> Module:
-    """Open an xtvm shared library and return a runnable Module."""
+    """Open an xtvm shared library (``.so``) or package (``.tar``) and return a runnable
+    Module. A library built for another architecture or for CPU features this machine
+    lacks is refused (``IncompatibleLibraryError``) before any of its code runs."""
     full = os.path.abspath(os.fspath(path))
     if not os.path.isfile(full):
         raise ModelError(f"cannot load '{path}': no such file")
+    if not is_package(full):
+        return _load_library(full, str(path))
+    package = extract_package(full, str(path))
+    try:
+        module = _load_library(package.library, str(path), package)
+    except BaseException:
+        package.remove()
+        raise
+    package.tie_to(module)
+    return module
+
+
+def _load_library(full: str, path: str, package: ExtractedPackage | None = None) -> Module:
+    """``load`` of the library file ``full`` (``path``: the name shown in messages)."""
+    check_loadable(full, path)  # another architecture: say so instead of dlopen's message
     try:
         lib = ctypes.CDLL(full)
     except OSError as exc:
@@ -52,6 +72,9 @@ def load(path: str | os.PathLike[str]) -> Module:
         raise ModelError(f"cannot load '{path}': corrupt {METADATA_SYMBOL}: {exc}") from None
     if not isinstance(metadata, dict) or "inputs" not in metadata or "outputs" not in metadata:
         raise ModelError(f"cannot load '{path}': {METADATA_SYMBOL} lacks inputs/outputs")
+    check_cpu_features(metadata, path)  # nothing of the library has run yet
+    if package is not None:
+        package.check_metadata(metadata, path)
     threads_addr = _symbol_address(lib, NUM_THREADS_SYMBOL)  # None: no parallel loops
     ns_addr, calls_addr = _symbol_address(lib, NS_SYMBOL), _symbol_address(lib, CALLS_SYMBOL)
     module = Module(

@@ -1,0 +1,188 @@
+"""Read a model package (``xtvm compile -o model.tar``) without trusting its contents.
+
+A package is an uncompressed tar archive holding ``mod.so`` (the shared library),
+``metadata.json`` (the signature and target, as embedded in the library) and
+``mod.relay.mlir`` (the relay IR it was compiled from). A package may come from anywhere,
+so reading it never uses ``tarfile.extractall``: members are walked one header at a time
+(at most ``MAX_MEMBERS``), any absolute or ``..`` name, link, device or sparse member
+refuses the whole archive, sizes are bounded before a byte is read, and only the library
+and the metadata are copied out, as regular files under fixed names, into a private
+temporary folder (mode 0700) that lives as long as the loaded Module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+import tarfile
+import tempfile
+import weakref
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from xtvm.errors import ModelError
+
+LIBRARY_MEMBER = "mod.so"
+METADATA_MEMBER = "metadata.json"
+RELAY_MEMBER = "mod.relay.mlir"
+PACKAGE_SUFFIXES = (".tar",)
+
+MAX_MEMBERS = 64
+MAX_METADATA_BYTES = 16 << 20
+MAX_MEMBER_BYTES = 8 << 30
+"""The largest member accepted (the library holds the weights: BERT-large is ~1.3 GB)."""
+_CHUNK = 1 << 20
+
+
+def is_package(path: str) -> bool:
+    """Whether ``path`` should be read as a package: a tar header, or a ``.tar`` name (whose
+    bad content is then reported as a bad archive rather than a bad library)."""
+    if path.lower().endswith(PACKAGE_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return len(head) == 512 and head[257:262] == b"ustar"
+
+
+@dataclass
+class ExtractedPackage:
+    """A package's library and metadata, copied into a private folder."""
+
+    folder: str
+    library: str
+    metadata: dict[str, Any]
+    has_relay: bool
+
+    def check_metadata(self, embedded: dict[str, Any], shown: str) -> None:
+        """Refuse a package whose ``metadata.json`` disagrees with its library's."""
+        if _normalized(embedded) != _normalized(self.metadata):
+            raise ModelError(
+                f"cannot load '{shown}': {METADATA_MEMBER} does not match the metadata "
+                f"embedded in {LIBRARY_MEMBER} (a repacked or corrupt package)"
+            )
+
+    def tie_to(self, owner: object) -> None:
+        """Delete the folder when ``owner`` (the loaded Module) is collected, or at exit."""
+        weakref.finalize(owner, shutil.rmtree, self.folder, True)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _normalized(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def _member_name(info: tarfile.TarInfo, shown: str) -> str:
+    """The member's name without a leading ``./``; refuses names that could escape."""
+    name = info.name
+    if not name or "\\" in name or "\0" in name or name.startswith("/"):
+        raise ModelError(f"cannot load '{shown}': unsafe member name {name!r} in the package")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ModelError(f"cannot load '{shown}': unsafe member name {name!r} in the package")
+    return posixpath.join(*parts) if parts else "."
+
+
+def _check_kind(info: tarfile.TarInfo, name: str, shown: str) -> None:
+    if info.issym() or info.islnk():
+        raise ModelError(f"cannot load '{shown}': member {name!r} is a link")
+    if info.isdev():
+        raise ModelError(f"cannot load '{shown}': member {name!r} is a device or fifo")
+    if info.issparse():
+        raise ModelError(f"cannot load '{shown}': member {name!r} is a sparse file")
+    if not (info.isreg() or info.isdir()):
+        raise ModelError(f"cannot load '{shown}': member {name!r} is not a regular file")
+
+
+def _copy_member(src: BinaryIO, dest: str, size: int, mode: int) -> None:
+    """Copy ``size`` bytes to a new file ``dest`` (never following or replacing a file)."""
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    with os.fdopen(fd, "wb") as out:
+        left = size
+        while left > 0:
+            chunk = src.read(min(_CHUNK, left))
+            if not chunk:
+                raise EOFError("unexpected end of data")
+            out.write(chunk)
+            left -= len(chunk)
+
+
+def _walk(tar: tarfile.TarFile, folder: str, shown: str) -> tuple[set[str], bytes]:
+    """Check every member, copy the library out; returns the names seen and the metadata."""
+    seen: set[str] = set()
+    metadata = b""
+    for count in range(MAX_MEMBERS + 1):
+        info = tar.next()
+        if info is None:
+            return seen, metadata
+        if count == MAX_MEMBERS:
+            break
+        name = _member_name(info, shown)
+        _check_kind(info, name, shown)
+        if info.isdir():
+            continue
+        if name in seen:
+            raise ModelError(f"cannot load '{shown}': member {name!r} appears twice")
+        seen.add(name)
+        bound = MAX_METADATA_BYTES if name == METADATA_MEMBER else MAX_MEMBER_BYTES
+        if info.size > bound:
+            raise ModelError(
+                f"cannot load '{shown}': member {name!r} is {info.size} bytes, over the "
+                f"limit of {bound}"
+            )
+        src = tar.extractfile(info)
+        if src is None:
+            continue
+        if name == LIBRARY_MEMBER:
+            _copy_member(src, os.path.join(folder, LIBRARY_MEMBER), info.size, 0o700)
+        elif name == METADATA_MEMBER:
+            metadata = src.read(info.size)
+            if len(metadata) != info.size:
+                raise EOFError("unexpected end of data")
+    raise ModelError(f"cannot load '{shown}': the package has more than {MAX_MEMBERS} members")
+
+
+def _parse_metadata(data: bytes, shown: str) -> dict[str, Any]:
+    try:
+        metadata = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot load '{shown}': {METADATA_MEMBER} is not JSON: {exc}") from None
+    if not isinstance(metadata, dict):
+        raise ModelError(f"cannot load '{shown}': {METADATA_MEMBER} is not a JSON object")
+    return metadata
+
+
+def extract_package(path: str, shown: str | None = None) -> ExtractedPackage:
+    """Check the package at ``path`` and copy its library out; a ModelError names what is
+    wrong (``shown``: the name used in messages, default ``path``)."""
+    shown = path if shown is None else shown
+    folder = tempfile.mkdtemp(prefix="xtvm-package-")  # mode 0700, a fresh name
+    try:
+        try:
+            with tarfile.open(path, mode="r:") as tar:
+                seen, raw = _walk(tar, folder, shown)
+        except (tarfile.TarError, EOFError) as exc:
+            why = " ".join(str(exc).split()) or type(exc).__name__
+            if "bad checksum" in why or "invalid header" in why or "empty file" in why:
+                why = "not an uncompressed tar archive"
+            raise ModelError(f"cannot load '{shown}': {why}") from None
+        except OSError as exc:
+            raise ModelError(f"cannot load '{shown}': {exc.strerror or exc}") from None
+        for needed in (LIBRARY_MEMBER, METADATA_MEMBER):
+            if needed not in seen:
+                raise ModelError(f"cannot load '{shown}': the package has no {needed}")
+        return ExtractedPackage(
+            folder,
+            os.path.join(folder, LIBRARY_MEMBER),
+            _parse_metadata(raw, shown),
+            RELAY_MEMBER in seen,
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
