@@ -129,9 +129,16 @@ class CompiledModule:
     # -- exporting and inspecting --------------------------------------------------------
     def export_library(self, path: str | os.PathLike[str]) -> str:
         """Write a shared library that ``xtvm.runtime.load`` opens; returns its path.
+        A ``.tar`` path writes a package instead: the library, ``metadata.json`` and the
+        relay source (:mod:`xtvm.driver.package`).
 
         Links the object the JIT loaded: no code is generated again."""
         from xtvm.backends.llvm import export_library
+
+        if os.fspath(path).lower().endswith(".tar"):
+            from xtvm.driver.package import export_package
+
+            return export_package(self, path)
 
         code = self._object_code if self._object_code is not None else self.ir_module
         return export_library(code, self.target, self.metadata, path)
