@@ -310,13 +310,19 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write the IR at each level (relay/te/tir/llvm .mlir, model.ll, model.s) to DIR",
     )
-    c.add_argument("-o", "--output", help="output shared library (default: <model>.so)")
+    c.add_argument(
+        "-o",
+        "--output",
+        help="output shared library (default: <model>.so), or a package if it ends in .tar "
+        "(library, metadata.json and relay source)",
+    )
     c.set_defaults(func=cmd_compile)
 
     r = sub.add_parser("run", help="run a compiled library on inputs")
     r.add_argument(
         "module",
-        help="a library made by 'xtvm compile', or an .onnx model (compiled in memory first)",
+        help="a library or .tar package made by 'xtvm compile', or an .onnx model (compiled "
+        "in memory first)",
     )
     r.add_argument("--inputs", metavar="NPZ", help=".npz file with one array per input name")
     r.add_argument("--outputs", metavar="NPZ", help="save the outputs to this .npz file")
