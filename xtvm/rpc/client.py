@@ -1,0 +1,268 @@
+"""The RPC client: upload a library to a server, run it, time it.
+
+    sess = xtvm.rpc.connect("board.local", 9090, key=b"...")   # or $XTVM_RPC_KEY
+    mod = sess.upload("model.so")
+    outs = mod.run({"x": x})
+    t = mod.benchmark({"x": x}, repeat=50)                       # milliseconds, as Module's
+    sess.close()
+
+The client checks what it reads as the server does (bounded sizes, deadlines) and maps
+error replies to xtvm's typed errors (``InputError``, ``ModelError``, else ``RPCError``).
+Only the standard library and numpy: importing it loads no compiler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from xtvm.errors import InputError, RPCError
+from xtvm.rpc import auth
+from xtvm.rpc.protocol import (
+    PROTOCOL_VERSION,
+    Frame,
+    Limits,
+    decode_arrays,
+    encode_arrays,
+    raise_for_error,
+    read_frame,
+    write_frame,
+)
+
+DEFAULT_PORT = 9090
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6; ``HOST`` alone means port 9090)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or (host.count(":") and not host.startswith("[")):
+        host, port = text, str(DEFAULT_PORT)
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"bad RPC address {text!r}: expected HOST:PORT")
+    return host, int(port)
+
+
+class RemoteModule:
+    """A library loaded in the server's session: ``run`` and ``benchmark`` as Module's."""
+
+    def __init__(self, session: RPCSession, reply: dict[str, Any], label: str):
+        self.session = session
+        self.id = int(reply["module"])
+        self.label = label
+        self.input_info = [_info(i) for i in reply.get("inputs", [])]
+        self.output_info = [_info(o) for o in reply.get("outputs", [])]
+        self.profiling = reply.get("profiling") is True
+        self.workspace_bytes = int(reply.get("workspace_bytes", 0))
+
+    def _request(self, inputs: Mapping[str, Any] | Sequence[Any]) -> tuple[dict, list]:
+        if isinstance(inputs, Mapping):
+            names: list[str | None] | None = [str(k) for k in inputs]
+            values = list(inputs.values())
+        elif isinstance(inputs, (list, tuple)):
+            names, values = None, list(inputs)
+        else:
+            raise InputError(
+                f"inputs must be a dict name->array or a list, got {type(inputs).__name__}"
+            )
+        specs, bufs = encode_arrays(values, names)
+        return {"module": self.id, "arrays": specs}, bufs
+
+    def run(
+        self, inputs: Mapping[str, Any] | Sequence[Any], num_threads: int | None = None
+    ) -> list[np.ndarray]:
+        """Run once on the server; the outputs come back as numpy arrays."""
+        head, bufs = self._request(inputs)
+        if num_threads is not None:
+            head["num_threads"] = num_threads
+        reply = self.session.request({"cmd": "run", **head}, bufs)
+        _names, outs = decode_arrays(reply.header.get("arrays"), reply.payload)
+        return outs
+
+    def benchmark(
+        self,
+        inputs: Mapping[str, Any] | Sequence[Any],
+        repeat: int = 10,
+        number: int = 1,
+        warmup: int = 1,
+        kernel: bool = False,
+        min_repeat_ms: float = 0.0,
+        num_threads: int | None = None,
+    ) -> dict[str, Any]:
+        """Time ``repeat`` rounds of ``number`` calls on the server (ms per call, as
+        ``Module.benchmark``; ``costs_ms`` lists the rounds). ``number=0`` lets the
+        server choose so a round lasts ``min_repeat_ms``; ``kernel`` times the entry by
+        the module's own counters when it was built with profiling."""
+        if repeat < 1 or number < 0:
+            raise InputError("benchmark needs repeat >= 1 and number >= 0")
+        head, bufs = self._request(inputs)
+        head.update(repeat=repeat, number=number, warmup=warmup, kernel=kernel)
+        head["min_repeat_ms"] = float(min_repeat_ms)
+        if num_threads is not None:
+            head["num_threads"] = num_threads
+        return dict(self.session.request({"cmd": "time", **head}, bufs).header)
+
+    def free(self) -> None:
+        """Unload it on the server."""
+        self.session.request({"cmd": "free", "module": self.id})
+
+    def __repr__(self) -> str:
+        return f"<xtvm.rpc.RemoteModule {self.label!r} #{self.id} on {self.session.address}>"
+
+
+class RPCSession:
+    """A connection to an RPC server, authenticated; requests go one at a time."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        key: bytes | str | None = None,
+        timeout: float = 120.0,
+        limits: Limits | None = None,
+    ):
+        self.address = f"{host}:{port}"
+        self.timeout = timeout
+        self.limits = limits or Limits(idle_timeout=timeout, frame_timeout=timeout)
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        try:
+            self.sock = socket.create_connection((host, port), timeout=min(timeout, 30.0))
+        except OSError as exc:
+            raise RPCError(
+                f"cannot connect to the RPC server at {self.address}: {exc.strerror or exc}"
+            ) from None
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self._handshake(key)
+        except BaseException:
+            self.sock.close()
+            raise
+        self._info: dict[str, Any] | None = None
+
+    def _handshake(self, key: bytes | None) -> None:
+        hello = read_frame(self.sock, self.limits).header
+        if "status" in hello:
+            raise_for_error(hello)  # e.g. the server is busy
+        if hello.get("hello") != "xtvm-rpc" or not auth.is_nonce(hello.get("nonce")):
+            raise RPCError(f"{self.address} is not an xtvm RPC server")
+        if hello.get("protocol") != PROTOCOL_VERSION:
+            raise RPCError(
+                f"{self.address} speaks RPC protocol {hello.get('protocol')!r}, "
+                f"this client {PROTOCOL_VERSION}: use the same xtvm version on both sides"
+            )
+        needs_key = hello.get("auth") == "hmac-sha256"
+        if needs_key and not key:
+            raise RPCError(
+                f"the server at {self.address} requires a key: set ${auth.KEY_ENV} or pass key="
+            )
+        if key and not needs_key:
+            raise RPCError(
+                f"the server at {self.address} has no key, so it cannot prove who it is: "
+                "connect without a key, or start the server with one"
+            )
+        nonce = auth.new_nonce()
+        request = {"cmd": "auth", "protocol": PROTOCOL_VERSION, "nonce": nonce}
+        if key:
+            request["mac"] = auth.client_proof(key, hello["nonce"])
+        write_frame(self.sock, request, timeout=self.timeout)
+        reply = read_frame(self.sock, self.limits).header
+        raise_for_error(reply)
+        if key and not auth.same(auth.server_proof(key, nonce, hello["nonce"]), reply.get("mac")):
+            raise RPCError(f"the server at {self.address} could not prove it holds the key")
+
+    def request(self, header: dict[str, Any], payload: Any = b"") -> Frame:
+        """Send one request and return its reply frame (typed error on an error reply)."""
+        write_frame(self.sock, header, payload, timeout=self.timeout)
+        frame = read_frame(self.sock, self.limits)
+        raise_for_error(frame.header)
+        return frame
+
+    def info(self) -> dict[str, Any]:
+        """The server's machine: ``triple``, ``features`` (LLVM -mattr), ``cpus``, limits..."""
+        if self._info is None:
+            info = self.request({"cmd": "info"}).header.get("info")
+            if not isinstance(info, dict):
+                raise RPCError(f"{self.address} sent no machine description")
+            self._info = info
+        return dict(self._info)
+
+    def upload(
+        self, library: str | os.PathLike[str] | bytes, name: str | None = None
+    ) -> RemoteModule:
+        """Send a library (a path or its bytes) and load it in the session."""
+        if isinstance(library, (bytes, bytearray, memoryview)):
+            data, label = bytes(library), name or "library"
+        else:
+            path = os.fspath(library)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                raise InputError(f"cannot read '{path}': {exc.strerror or exc}") from None
+            label = name or os.path.basename(path)
+        label = label[:256]
+        reply = self.request({"cmd": "upload", "name": label}, data)
+        return RemoteModule(self, reply.header, label)
+
+    def close(self) -> None:
+        """End the session (the server unloads its modules and deletes its uploads)."""
+        try:
+            with contextlib.suppress(RPCError, OSError):
+                write_frame(self.sock, {"cmd": "close"}, timeout=2.0)
+                read_frame(self.sock, Limits(idle_timeout=2.0, frame_timeout=2.0))
+        finally:
+            self.sock.close()
+
+    def __enter__(self) -> RPCSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _info(info: Any) -> dict[str, Any]:
+    if not isinstance(info, dict):
+        raise RPCError("the server described a module's signature badly")
+    return {
+        "name": str(info.get("name")),
+        "shape": tuple(int(d) for d in info.get("shape", ())),
+        "dtype": str(info.get("dtype")),
+    }
+
+
+def connect(
+    host: str, port: int = DEFAULT_PORT, key: bytes | str | None = None, timeout: float = 120.0
+) -> RPCSession:
+    """Open an authenticated session; ``key`` defaults to ``$XTVM_RPC_KEY``."""
+    return RPCSession(host, port, key if key is not None else auth.key_from_env(), timeout)
+
+
+def target_for(info: Mapping[str, Any]) -> str:
+    """The target string to compile for the server described by ``info`` (from
+    :meth:`RPCSession.info`): this machine's own target when the server is the same kind
+    of CPU (same architecture and features), else its triple and features."""
+    from xtvm.backends.llvm.target import Target
+    from xtvm.runtime.cpu_features import host_features
+
+    triple = str(info.get("triple", ""))
+    features = str(info.get("features", ""))
+    host = Target.host()
+    arch = triple.split("-", 1)[0]
+    if arch == host.arch:
+        ours = ",".join(f"+{f}" for f in sorted(host_features(arch) or ()))
+        if ours == features or not info.get("features_known", True):
+            return str(host)
+        # LLVM's spelling of our triple; a generic CPU, so that only the server's
+        # features are used (our CPU's name would imply ours)
+        return f"llvm -mtriple={host.triple} -mcpu=generic" + (
+            f" -mattr={features}" if features else ""
+        )
+    text = f"llvm -mtriple={triple}"
+    return f"{text} -mattr={features}" if features else text
