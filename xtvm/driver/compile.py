@@ -350,7 +350,7 @@ def _load_cached(
     store: Any, key: str, source: ModuleOp, recipe: _Recipe, times: list
 ) -> CompiledModule | None:
     """The build ``key`` from the cache, or None on a miss (or a stale entry)."""
-    from xtvm.backends.llvm.jit import JitInfo, load_object_code, read_object
+    from xtvm.backends.llvm.jit import JitInfo, read_object, runtime_module_for
 
     start = time.perf_counter()
     entry = store.load(key)
@@ -365,7 +365,7 @@ def _load_cached(
     object_code = read_object(info)
     if object_code is None:
         return None  # the object was removed from the cache: build again
-    runtime_module = load_object_code(object_code, info, recipe.target, metadata)
+    runtime_module = runtime_module_for(object_code, info, recipe.target, metadata)
     times.append(("build-cache-load", time.perf_counter() - start))
     hit = CompiledModule(
         runtime_module,
@@ -409,7 +409,7 @@ def _compile(
 ) -> CompiledModule:
     """Run the whole pipeline and the LLVM backend; store the result if ``cache_to``."""
     from xtvm.backends.llvm import translate_module
-    from xtvm.backends.llvm.jit import compile_object, load_object_code, prewarm_codegen
+    from xtvm.backends.llvm.jit import compile_object, prewarm_codegen, runtime_module_for
 
     tgt = recipe.target
     start = time.perf_counter()
@@ -435,7 +435,7 @@ def _compile(
     object_code, info = compile_object(ir_module, tgt, metadata, use_cache=cache_to is not None)
     times.append(("llvm-codegen", time.perf_counter() - start))
     start = time.perf_counter()
-    runtime_module = load_object_code(object_code, info, tgt, metadata)
+    runtime_module = runtime_module_for(object_code, info, tgt, metadata)
     times.append(("jit-load", time.perf_counter() - start))
     status, build_key = "off", None
     if cache_to is not None:

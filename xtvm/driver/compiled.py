@@ -21,7 +21,10 @@ SOURCE_LEVELS = ("relay", "te", "tir", "llvm", "ll", "asm")
 
 
 class CompiledModule:
-    """A JIT-compiled model. Call it like a function or ``run`` it on a dict or list."""
+    """A JIT-compiled model. Call it like a function or ``run`` it on a dict or list.
+
+    Built for a foreign target (cross-compiled), it only exports: running it raises
+    ``ForeignTargetError``."""
 
     def __init__(
         self,
@@ -177,5 +180,6 @@ class CompiledModule:
         ins = ", ".join(f"{i['name']}: {i['dtype']}{list(i['shape'])}" for i in self.input_info)
         outs = ", ".join(f"{o['dtype']}{list(o['shape'])}" for o in self.output_info)
         cpu = getattr(self.target, "cpu", None)
-        where = f"llvm -mcpu={cpu}" if cpu else str(self.target)
+        foreign = not getattr(self.target, "is_host", True)  # cross-compiled: name the triple
+        where = f"llvm -mcpu={cpu}" if cpu and not foreign else str(self.target)
         return f"<xtvm.CompiledModule ({ins}) -> ({outs}) for '{where}'>"

@@ -25,9 +25,19 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xtvm.backends.llvm.toolchain import c_compiler, run_linker
+from xtvm.backends.llvm.toolchain import (
+    Toolchain,
+    find_toolchain,
+    link_hint,
+    require_toolchain,
+    run_linker,
+)
 from xtvm.errors import CompileError
+
+if TYPE_CHECKING:
+    from xtvm.backends.llvm.target import Target
 
 _LENGTH = struct.Struct(">Q")
 MAX_FRAME = 1 << 34
@@ -201,24 +211,23 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def prewarm(jobs: int) -> None:
+def prewarm(jobs: int, target: Target | None = None) -> None:
     """Start the workers a build with ``jobs`` parts will use, so their start-up overlaps
     the passes before code generation."""
-    if jobs > 1 and relocatable_linker() is not None:
+    if jobs > 1 and relocatable_linker(target) is not None:
         with pool().lock:
             pool().ensure(jobs - 1)
 
 
-def relocatable_linker() -> str | None:
-    """The host C compiler, which joins objects with ``-r``; None when there is none."""
-    return c_compiler()
+def relocatable_linker(target: Target | None = None) -> Toolchain | None:
+    """The C compiler that joins ``target``'s objects with ``-r`` (the host's for the host,
+    the cross compiler for a foreign target); None when there is none."""
+    return find_toolchain(target)
 
 
-def link_relocatable(objects: list[bytes]) -> bytes:
+def link_relocatable(objects: list[bytes], target: Target | None = None) -> bytes:
     """One relocatable object holding ``objects`` (``cc -r``)."""
-    cc = relocatable_linker()
-    if cc is None:
-        raise CompileError("joining the parts of a parallel build needs a C compiler (cc)")
+    toolchain = require_toolchain(target, "join the parts of a parallel build")
     with tempfile.TemporaryDirectory(prefix="xtvm-parts-") as tmp:
         paths = []
         for i, data in enumerate(objects):
@@ -226,6 +235,7 @@ def link_relocatable(objects: list[bytes]) -> bytes:
             with open(paths[-1], "wb") as f:
                 f.write(data)
         out = os.path.join(tmp, "joined.o")
-        run_linker([cc, "-r", "-nostdlib", "-o", out, *paths], "joining the compiled parts")
+        cmd = toolchain.command("-r", "-nostdlib", "-o", out, *paths)
+        run_linker(cmd, "joining the compiled parts", link_hint(toolchain, target))
         with open(out, "rb") as f:
             return f.read()

@@ -2,8 +2,10 @@
 
 The library exports ``xtvm_main`` and ``xtvm_metadata`` (the signature as a JSON,
 null-terminated string). Both are in the PIC object that ``compile_object`` made for the
-JIT, so exporting a built model only links that object with the system C compiler, which
-knows the platform's linker flags and libm; no code is generated twice.
+JIT, so exporting a built model only links that object with a C compiler, which knows the
+platform's linker flags and libm; no code is generated twice. A foreign target's object is
+linked by that target's compiler (:mod:`xtvm.backends.llvm.toolchain`), whose sysroot has
+its libm and libgomp (parallel loops keep running on several threads there).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import llvmlite.ir as ir
 
 from xtvm.backends.llvm.jit import METADATA_SYMBOL, compile_object
 from xtvm.backends.llvm.target import Target
-from xtvm.backends.llvm.toolchain import find_c_compiler, run_linker
+from xtvm.backends.llvm.toolchain import find_c_compiler, link_hint, require_toolchain, run_linker
 from xtvm.errors import CompileError
 
 __all__ = ["METADATA_SYMBOL", "export_library", "export_object", "find_c_compiler", "link_shared"]
@@ -27,17 +29,18 @@ def export_object(ir_module: ir.Module, target: Target, metadata: dict[str, Any]
     return compile_object(ir_module, target, metadata, use_cache=False)[0]
 
 
-def link_shared(obj: bytes, out: str) -> None:
-    """Link ``obj`` into the shared library ``out`` with the system C compiler."""
-    cc = find_c_compiler()
+def link_shared(obj: bytes, out: str, target: Target | None = None) -> None:
+    """Link ``obj`` into the shared library ``out`` with the C compiler for ``target``
+    (default: the host's)."""
+    toolchain = require_toolchain(target)
     with tempfile.TemporaryDirectory(prefix="xtvm-export-") as tmp:
         obj_path = os.path.join(tmp, "model.o")
         with open(obj_path, "wb") as f:
             f.write(obj)
-        cmd = [cc, "-shared", "-o", out, obj_path, "-lm"]
+        cmd = toolchain.command("-shared", "-o", out, obj_path, "-lm")
         if b"GOMP_parallel" in obj:
             cmd.append("-lgomp")  # parallel loops call into the OpenMP runtime
-        run_linker(cmd, f"linking '{out}'")
+        run_linker(cmd, f"linking '{out}'", link_hint(toolchain, target))
 
 
 def export_library(
@@ -52,5 +55,5 @@ def export_library(
     if not os.path.isdir(os.path.dirname(out)):
         raise CompileError(f"cannot export to '{path}': folder does not exist")
     obj = code if isinstance(code, bytes) else compile_object(code, target, metadata)[0]
-    link_shared(obj, out)
+    link_shared(obj, out, target)
     return out

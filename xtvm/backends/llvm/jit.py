@@ -8,6 +8,9 @@ the whole-build cache reloads it from there without any IR (``load_object``).
 
 One TargetMachine per engine (MCJIT takes ownership; sharing one between engines
 segfaults). The engine is kept alive by the returned runtime Module.
+
+A foreign target's object (cross-compiling) is never loaded: ``runtime_module_for`` gives a
+``ForeignModule`` instead, which knows the signature and exports but refuses to run.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from xtvm.backends.llvm.partition import Parts, partition
 from xtvm.backends.llvm.target import Target, _init_llvm
 from xtvm.backends.llvm.translate import add_metadata_global
 from xtvm.backends.llvm.weights import Blob, blob_asm, blobs_supported, split_weights, write_blobs
-from xtvm.errors import CompileError
+from xtvm.errors import CompileError, ForeignTargetError
 from xtvm.runtime import METADATA_SYMBOL
 from xtvm.runtime.module import NUM_THREADS_SYMBOL, Module
 from xtvm.runtime.profile import CALLS_SYMBOL, NS_SYMBOL
@@ -194,12 +197,12 @@ link cost more than they save for a few kernels, such as a tuning candidate)."""
 
 def _parallel_parts(ir_module: ir.Module | str, target: Target) -> Parts | None:
     """The module split for parallel code generation, or None to compile it whole: one
-    job, a foreign target (the host's ``cc -r`` joins the parts), no C compiler, or a small
-    module."""
+    job, no C compiler for the target to join the parts (``cc -r``; a foreign target needs
+    its cross compiler), or a small module."""
     if isinstance(ir_module, str) or not blobs_supported(target.triple):
         return None
     jobs = codegen_jobs()
-    if jobs < 2 or target.arch != Target.host().arch or relocatable_linker() is None:
+    if jobs < 2 or relocatable_linker(target) is None:
         return None
     return partition(ir_module, jobs, ENTRY_SYMBOL, PARALLEL_MIN_CHARS)
 
@@ -207,8 +210,8 @@ def _parallel_parts(ir_module: ir.Module | str, target: Target) -> Parts | None:
 def prewarm_codegen(target: Target) -> None:
     """Start the code generation workers now, when a build for ``target`` will likely be
     split, so that their start-up overlaps the passes that come first."""
-    if blobs_supported(target.triple) and target.arch == Target.host().arch:
-        prewarm(codegen_jobs())
+    if blobs_supported(target.triple):
+        prewarm(codegen_jobs(), target)
 
 
 def emit_pic_object(text: str, target: Target, blobs: list[Blob] | None = None) -> bytes:
@@ -280,7 +283,7 @@ def compile_object(
             str(target),
             lambda t: emit_pic_object(t, target, blobs if t is texts[0] else None),
         )
-        data = link_relocatable(objects)
+        data = link_relocatable(objects, target)
     if entry is not None:
         entry.store(data)
     return data, info
@@ -319,10 +322,49 @@ def _runtime_module(
     )
 
 
+class ForeignModule(Module):
+    """What a build for a foreign target holds in place of loaded code: the signature
+    (``input_info``, ``output_info``, ...) without an entry point. Running it raises
+    ``ForeignTargetError``: the object is exported and run on the target machine."""
+
+    def __init__(self, target: Target, metadata: dict[str, Any]):
+        super().__init__(None, {**metadata, "workspace_bytes": 0})
+        self.metadata = dict(metadata)
+        self.target = target
+
+    def _refuse(self) -> ForeignTargetError:
+        return ForeignTargetError(
+            f"this module was compiled for {self.target.triple}, not for this machine: "
+            "export it (export_library) and run it there, e.g. with `xtvm run --rpc` "
+            "or the C API"
+        )
+
+    def _bind(self, inputs: Any) -> list[Any]:
+        raise self._refuse()
+
+    def _invoke(self, arrays: list[Any]) -> list[Any]:
+        raise self._refuse()
+
+
+def runtime_module_for(
+    data: bytes, info: JitInfo, target: Target, metadata: dict[str, Any]
+) -> Module:
+    """The object loaded into the JIT when ``target`` is this machine, else (a foreign
+    target) a ``ForeignModule`` that exports but refuses to run."""
+    if not target.is_host:
+        return ForeignModule(target, metadata)
+    return load_object_code(data, info, target, metadata)
+
+
 def load_object_code(
     data: bytes, info: JitInfo, target: Target, metadata: dict[str, Any]
 ) -> Module:
     """Load an object from ``compile_object`` into a fresh JIT engine and wrap it."""
+    if not target.is_host:
+        raise ForeignTargetError(
+            f"cannot load code compiled for {target.triple} into this process "
+            f"({Target.host().triple})"
+        )
     _init_llvm()
     _check_externals(info.externals)
     tm = target.create_target_machine(reloc="default", jit=True)
