@@ -114,6 +114,12 @@ def check_loadable(path: str | os.PathLike[str], shown: str | None = None) -> No
         raise IncompatibleLibraryError(
             f"cannot load '{shown}': compiled for {header.arch}, this machine is {host}"
         )
+    host_bits = 64 if sys.maxsize > 2**32 else 32
+    if host in _KNOWN_ARCHES and header.bits != host_bits:
+        raise IncompatibleLibraryError(
+            f"cannot load '{shown}': compiled for {header.bits}-bit {header.arch}, "
+            f"this process is {host_bits}-bit"
+        )
     if header.little_endian != (sys.byteorder == "little"):
         order = "little" if header.little_endian else "big"
         raise IncompatibleLibraryError(

@@ -165,13 +165,17 @@ def extract_package(path: str, shown: str | None = None) -> ExtractedPackage:
     folder = tempfile.mkdtemp(prefix="xtvm-package-")  # mode 0700, a fresh name
     try:
         try:
-            with tarfile.open(path, mode="r:") as tar:
+            try:
+                tar = tarfile.open(path, mode="r:")
+            except tarfile.TarError:
+                raise ModelError(
+                    f"cannot load '{shown}': not an uncompressed tar archive"
+                ) from None
+            with tar:
                 seen, raw = _walk(tar, folder, shown)
         except (tarfile.TarError, EOFError) as exc:
             why = " ".join(str(exc).split()) or type(exc).__name__
-            if "bad checksum" in why or "invalid header" in why or "empty file" in why:
-                why = "not an uncompressed tar archive"
-            raise ModelError(f"cannot load '{shown}': {why}") from None
+            raise ModelError(f"cannot load '{shown}': corrupt archive: {why}") from None
         except OSError as exc:
             raise ModelError(f"cannot load '{shown}': {exc.strerror or exc}") from None
         for needed in (LIBRARY_MEMBER, METADATA_MEMBER):
