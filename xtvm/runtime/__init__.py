@@ -11,6 +11,7 @@ import json
 import os
 
 from xtvm.errors import ModelError
+from xtvm.runtime.c_runtime import c_runtime_dir, c_runtime_sources
 from xtvm.runtime.cpu_features import check_cpu_features
 from xtvm.runtime.elf import check_loadable
 from xtvm.runtime.module import ENTRY_TYPE, NUM_THREADS_SYMBOL, Module, aligned_empty
@@ -24,6 +25,8 @@ __all__ = [
     "ProfileReport",
     "ProfileRow",
     "aligned_empty",
+    "c_runtime_dir",
+    "c_runtime_sources",
     "load",
 ]
 
