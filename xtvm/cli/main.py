@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import Any
 
+from xtvm.cli.rpc import add_rpc_parser, add_rpc_run_option, run_remote
 from xtvm.cli.tune import add_tune_parser
 from xtvm.errors import InputError, ModelError, ShapeWarning, TuningWarning, XTVMError
 
@@ -173,10 +174,10 @@ def _is_onnx(path: str) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     import xtvm.runtime
 
+    if args.rpc:
+        return run_remote(args)
     if _is_onnx(args.module):
         lib = _build_onnx(args.module, args)  # compiled in memory (JIT), nothing written
         if args.time_passes:
@@ -189,6 +190,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"'{args.module}' was compiled without profiling: compile it with "
                 "'xtvm compile --profile', or run the .onnx model with --profile"
             )
+    inputs = run_and_report(module, args)
+    if args.profile:
+        print(module.profile(inputs, repeat=args.repeat))
+    return 0
+
+
+def run_and_report(module: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Read or make the inputs, run ``module`` (a runtime Module or an RPC RemoteModule),
+    print and save the outputs, time it with --print-time; returns the inputs."""
+    import numpy as np
+
     if args.inputs is not None:
         inputs = _load_npz(args.inputs)
     else:
@@ -206,15 +218,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise InputError(f"cannot write '{args.outputs}': {exc.strerror or exc}") from None
     if args.print_time:
         t = module.benchmark(inputs, repeat=args.repeat, number=args.number)
-        print(f"Execution time summary over {args.repeat} runs (ms):")
-        print(f"{'median':>10} {'mean':>10} {'min':>10} {'max':>10} {'std':>10}")
-        print(
-            f"{t['median_ms']:10.4f} {t['mean_ms']:10.4f} {t['min_ms']:10.4f} "
-            f"{t['max_ms']:10.4f} {t['std_ms']:10.4f}"
-        )
-    if args.profile:
-        print(module.profile(inputs, repeat=args.repeat))
-    return 0
+        print_time_summary(t, f"Execution time summary over {args.repeat} runs (ms):")
+    return inputs
+
+
+def print_time_summary(t: dict[str, Any], title: str) -> None:
+    """The table ``xtvm run --print-time`` prints (from ``Module.benchmark``'s dict)."""
+    print(title)
+    print(f"{'median':>10} {'mean':>10} {'min':>10} {'max':>10} {'std':>10}")
+    print(
+        f"{t['median_ms']:10.4f} {t['mean_ms']:10.4f} {t['min_ms']:10.4f} "
+        f"{t['max_ms']:10.4f} {t['std_ms']:10.4f}"
+    )
 
 
 def cmd_version(_args: argparse.Namespace) -> int:
@@ -294,7 +309,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="xtvm",
         description="Compile ONNX models with xtvm and run the compiled libraries.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{compile,run,tune,version}")
+    sub = parser.add_subparsers(dest="command", metavar="{compile,run,tune,rpc,version}")
     sub.required = True
 
     c = sub.add_parser("compile", help="compile an ONNX model to a shared library")
@@ -345,7 +360,9 @@ def make_parser() -> argparse.ArgumentParser:
     build_opts = r.add_argument_group("compiling an .onnx model")
     _add_build_options(build_opts)
     r.set_defaults(func=cmd_run)
+    add_rpc_run_option(r)
     add_tune_parser(sub)
+    add_rpc_parser(sub)
 
     v = sub.add_parser("version", help="print xtvm's version and its dependencies'")
     v.set_defaults(func=cmd_version)
