@@ -105,12 +105,25 @@ def cmd_compile(args: argparse.Namespace) -> int:
     lib = _build_onnx(args.model, args)
     if args.dump_ir:
         _dump_ir(lib, args.dump_ir)
-    start = time.perf_counter()
-    path = lib.export_library(output)
-    lib.time_passes.append(("export-library", time.perf_counter() - start))
+    path = bundle = None
+    if args.output or not args.bundle:
+        start = time.perf_counter()
+        path = lib.export_library(output)
+        lib.time_passes.append(("export-library", time.perf_counter() - start))
+    if args.bundle:
+        from xtvm.backends.llvm.bundle import bundle_name
+
+        start = time.perf_counter()
+        stem = os.path.splitext(os.path.basename(args.output or args.model))[0]
+        bundle = lib.export_bundle(args.bundle, bundle_name(stem))
+        lib.time_passes.append(("export-bundle", time.perf_counter() - start))
     if args.time_passes:
         print(lib.pass_timing_report())
-    print(f"wrote {path}")
+    if path:
+        print(f"wrote {path}")
+    if bundle:
+        print(f"wrote {bundle.archive}, {bundle.header} (attach &xtvm_bundle_{bundle.name})")
+        print(f"link: {bundle.link_line}")
     return 0
 
 
@@ -330,6 +343,12 @@ def make_parser() -> argparse.ArgumentParser:
         "--output",
         help="output shared library (default: <model>.so), or a package if it ends in .tar "
         "(library, metadata.json and relay source)",
+    )
+    c.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="write a static bundle for C programs into DIR: lib<name>.a, <name>.h and "
+        "xtvm_runtime.h, <name> from -o or the model's file name (no .so unless -o is given)",
     )
     c.set_defaults(func=cmd_compile)
 

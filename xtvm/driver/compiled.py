@@ -146,6 +146,19 @@ class CompiledModule:
         code = self._object_code if self._object_code is not None else self.ir_module
         return export_library(code, self.target, self.metadata, path)
 
+    def export_bundle(self, folder: str | os.PathLike[str], name: str = "model") -> Any:
+        """Write a static bundle into ``folder`` for linking into a C program with no
+        dynamic loading: ``lib<name>.a``, ``<name>.h`` and ``xtvm_runtime.h``
+        (:mod:`xtvm.backends.llvm.bundle`). Returns a ``Bundle`` whose ``link_line`` says
+        how to link it."""
+        from xtvm.backends.llvm.bundle import export_bundle
+        from xtvm.backends.llvm.jit import compile_object
+
+        obj = self._object_code
+        if obj is None:
+            obj = compile_object(self.ir_module, self.target, self.metadata)[0]
+        return export_bundle(obj, self.target, self.metadata, os.fspath(folder), name)
+
     def get_source(self, level: str = "llvm") -> str:
         """The program at ``level``: "relay", "te", "tir", "llvm" (xDSL IR as each stage left
         it), "ll" (LLVM IR before optimization) or "asm" (optimized native assembly)."""
