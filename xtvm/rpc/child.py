@@ -30,6 +30,9 @@ from xtvm.rpc.protocol import (
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+STARTUP_TIMEOUT = 60.0
+
+
 class SessionCrashedError(RPCError):
     """The session's process died or was killed; its loaded modules are gone."""
 
@@ -69,6 +72,18 @@ class SessionProcess:
             theirs.close()
         self.sock = ours
         self._limits = Limits(max_header=16 << 20, max_payload=max_reply)
+        # wait for the interpreter and numpy to load, so that start-up (seconds on a busy
+        # board) does not count against the first request's time limit
+        try:
+            ready = read_frame(self.sock, self._limits, idle_timeout=STARTUP_TIMEOUT).header
+        except RPCError:
+            ready = {}
+        if ready.get("status") != "ready":
+            code = self._wait(0.5)
+            self.kill()
+            raise SessionCrashedError(
+                f"the session's process did not start ({_describe_exit(code)})"
+            )
 
     def call(self, header: dict[str, Any], payload: Any, timeout: float) -> Frame:
         """Send one request and wait up to ``timeout`` s for its reply; on a crash or

@@ -158,6 +158,7 @@ def _info(info: dict[str, Any]) -> dict[str, Any]:
 def serve(sock: socket.socket) -> None:
     """Answer the parent's requests until it closes the socket."""
     session = Session()
+    write_frame(sock, {"status": "ready"})
     while True:
         try:
             frame = read_frame(sock, _PARENT_LIMITS, idle_timeout=1e9)

@@ -1,0 +1,128 @@
+"""The RPC server and client working as meant: remote results equal local ones, timings,
+the key, the loopback rule and the session limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import KEY, fast_config
+
+import xtvm.runtime
+from xtvm.errors import InputError, RPCError
+from xtvm.rpc import connect, parse_address
+from xtvm.rpc.server import RPCServer
+
+
+def _inputs(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {k: rng.standard_normal((2, 8)).astype(np.float32) for k in ("x", "w")}
+
+
+def test_remote_run_equals_local(server, tiny_library):
+    feeds = _inputs()
+    local = xtvm.runtime.load(tiny_library).run(feeds)
+    want = np.maximum(feeds["x"], 0) + feeds["x"] * feeds["w"]  # numpy's own answer
+    with connect("127.0.0.1", server.port) as sess:
+        mod = sess.upload(tiny_library)
+        assert [i["name"] for i in mod.input_info] == ["x", "w"]
+        assert mod.output_info == [{"name": "y", "shape": (2, 8), "dtype": "float32"}]
+        (by_name,) = mod.run(feeds)
+        (by_order,) = mod.run([feeds["x"], feeds["w"]])
+    np.testing.assert_array_equal(by_name, local[0])  # bit for bit
+    np.testing.assert_array_equal(by_order, local[0])
+    np.testing.assert_allclose(by_name, want, rtol=1e-6)
+
+
+def test_remote_benchmark_and_info(server, tiny_library):
+    with connect("127.0.0.1", server.port) as sess:
+        info = sess.info()
+        assert info["triple"] and info["cpus"] >= 1 and info["limits"]["max_payload"] > 0
+        mod = sess.upload(tiny_library.read_bytes(), name="tiny")
+        t = mod.benchmark(_inputs(), repeat=4, number=3)
+        assert t["repeat"] == 4 and t["number"] == 3 and len(t["costs_ms"]) == 4
+        assert 0 < t["min_ms"] <= t["median_ms"] <= t["max_ms"]
+        auto = mod.benchmark(_inputs(), repeat=2, number=0, min_repeat_ms=2.0)
+        assert auto["number"] >= 1
+        mod.free()
+        with pytest.raises(RPCError, match="no module"):
+            mod.run(_inputs())
+
+
+def test_model_input_errors_are_typed(server, tiny_library):
+    with connect("127.0.0.1", server.port) as sess:
+        mod = sess.upload(tiny_library)
+        with pytest.raises(InputError, match="missing input 'w'"):
+            mod.run({"x": _inputs()["x"]})
+        with pytest.raises(InputError, match="shape"):
+            mod.run({"x": np.zeros((3, 8), np.float32), "w": np.zeros((2, 8), np.float32)})
+        with pytest.raises(InputError, match="float32"):
+            mod.run({"x": np.zeros((2, 8)), "w": np.zeros((2, 8))})  # float64
+        (out,) = mod.run(_inputs(1))  # the session goes on
+        assert out.shape == (2, 8)
+
+
+def test_key_proves_both_ways(keyed_server, tiny_library):
+    with connect("127.0.0.1", keyed_server.port, key=KEY) as sess:
+        (out,) = sess.upload(tiny_library).run(_inputs())
+    np.testing.assert_array_equal(out, xtvm.runtime.load(tiny_library).run(_inputs())[0])
+    with pytest.raises(RPCError, match="wrong key"):
+        connect("127.0.0.1", keyed_server.port, key=b"not the key")
+    with pytest.raises(RPCError, match="requires a key"):
+        connect("127.0.0.1", keyed_server.port, key=b"")
+
+
+def test_key_from_environment(keyed_server, monkeypatch):
+    monkeypatch.setenv("XTVM_RPC_KEY", KEY.decode())
+    with connect("127.0.0.1", keyed_server.port) as sess:
+        assert sess.info()["machine"]
+
+
+def test_client_with_key_refuses_a_keyless_server(server):
+    with pytest.raises(RPCError, match="cannot prove"):
+        connect("127.0.0.1", server.port, key=KEY)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1"])
+def test_binding_beyond_loopback_needs_a_key(host):
+    with pytest.raises(InputError, match="refusing to bind"):
+        RPCServer(fast_config(host=host))
+
+
+def test_session_limit(tiny_library):
+    with RPCServer(fast_config(max_sessions=1)).start() as srv:
+        first = connect("127.0.0.1", srv.port)
+        with pytest.raises(RPCError, match="busy"):
+            connect("127.0.0.1", srv.port)
+        first.close()
+        for _ in range(50):  # the slot frees when the server thread finishes the session
+            try:
+                with connect("127.0.0.1", srv.port) as again:
+                    assert again.info()
+                break
+            except RPCError:
+                import time
+
+                time.sleep(0.05)
+        else:
+            pytest.fail("the session slot was never released")
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [("host:1234", ("host", 1234)), ("[::1]:99", ("::1", 99)), ("board", ("board", 9090))],
+)
+def test_parse_address(text, want):
+    assert parse_address(text) == want
+
+
+@pytest.mark.parametrize("text", ["host:0", "host:99999", ":80", "host:abc"])
+def test_parse_address_rejects(text):
+    with pytest.raises(InputError):
+        parse_address(text)
+
+
+def test_connection_refused_is_typed():
+    with RPCServer(fast_config()) as srv:
+        port = srv.port
+    with pytest.raises(RPCError, match="cannot connect"):
+        connect("127.0.0.1", port, timeout=2)
