@@ -3,8 +3,9 @@
 The archive (uncompressed tar, as tvmc writes) holds the shared library ``mod.so``, its
 metadata as ``metadata.json`` (the same JSON the library embeds: signature, target, xtvm
 version) so tools can read it without loading code, and ``mod.relay.mlir``, the relay IR the
-library was compiled from. ``xtvm.runtime.load`` reads it back (:mod:`xtvm.runtime.package`).
-The file appears at once, complete: it is written under a temporary name and renamed.
+library was compiled from (as the relay passes left it; weights over 1 KiB elided, they are in
+``mod.so``). ``xtvm.runtime.load`` reads it back (:mod:`xtvm.runtime.package`). The file
+appears at once, complete: it is written under a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tarfile
 import tempfile
 import time
@@ -19,6 +21,16 @@ from typing import Any
 
 from xtvm.errors import CompileError
 from xtvm.runtime.package import LIBRARY_MEMBER, METADATA_MEMBER, RELAY_MEMBER
+
+ELIDE_HEX_CHARS = 2048
+"""Constants printed with more hex digits than this (1 KiB of data) are elided."""
+_LARGE_DENSE = re.compile(rf'dense<"0x[0-9A-Fa-f]{{{ELIDE_HEX_CHARS},}}">')
+
+
+def elide_weights(relay: str) -> str:
+    """``relay`` with each constant over 1 KiB printed as MLIR's ``dense_resource<__elided__>``:
+    the weights are in ``mod.so`` already, and in hex they would triple the package."""
+    return _LARGE_DENSE.sub("dense_resource<__elided__>", relay)
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
@@ -43,7 +55,7 @@ def export_package(lib: Any, path: str | os.PathLike[str]) -> str:
     folder = os.path.dirname(out)
     if not os.path.isdir(folder):
         raise CompileError(f"cannot export to '{path}': folder does not exist")
-    relay = lib.get_source("relay").encode("utf-8")
+    relay = elide_weights(lib.get_source("relay")).encode("utf-8")
     metadata = json.dumps(lib.metadata, sort_keys=True, indent=1).encode("utf-8")
     now = time.time()
     with tempfile.TemporaryDirectory(prefix="xtvm-package-") as tmp:

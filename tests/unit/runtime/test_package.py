@@ -170,3 +170,15 @@ def test_library_for_missing_features_is_refused(
     path = lib.export_library(tmp_path / f"m{suffix}")
     with pytest.raises(IncompatibleLibraryError, match=rf"lacks: \+{feature} \(target cpu"):
         xtvm.runtime.load(path)
+
+
+def test_large_weights_are_elided_from_the_relay_source() -> None:
+    from xtvm.driver.package import ELIDE_HEX_CHARS, elide_weights
+
+    big = 'dense<"0x' + "3F" * (ELIDE_HEX_CHARS // 2) + '"> : tensor<1024xi8>'
+    small = 'dense<"0x' + "3F" * (ELIDE_HEX_CHARS // 2 - 1) + '"> : tensor<1023xi8>'
+    text = f"%a = relay.constant {big}\n%b = relay.constant {small}\n"
+    assert elide_weights(text) == (
+        f"%a = relay.constant dense_resource<__elided__> : tensor<1024xi8>\n"
+        f"%b = relay.constant {small}\n"
+    )
