@@ -204,7 +204,16 @@ def _parallel_parts(ir_module: ir.Module | str, target: Target) -> Parts | None:
     jobs = codegen_jobs()
     if jobs < 2 or relocatable_linker(target) is None:
         return None
-    return partition(ir_module, jobs, ENTRY_SYMBOL, PARALLEL_MIN_CHARS)
+    return partition(
+        ir_module, jobs, ENTRY_SYMBOL, PARALLEL_MIN_CHARS, blobs=incbin_weights(target)
+    )
+
+
+def incbin_weights(target: Target) -> bool:
+    """Whether large weights bypass the IR text through ``.incbin`` module assembly: on ELF
+    targets of the host's architecture only, since llvmlite initializes no assembler parser
+    but the native one (LLVM aborts the process on module assembly for another)."""
+    return blobs_supported(target.triple) and target.is_host
 
 
 def prewarm_codegen(target: Target) -> None:
@@ -255,7 +264,7 @@ def compile_object(
         texts, blobs = list(parts.texts), parts.blobs
     elif isinstance(ir_module, str):
         texts = [ir_module]
-    elif blobs_supported(target.triple):
+    elif incbin_weights(target):
         text, blobs = split_weights(ir_module)
         texts = [text]
     else:

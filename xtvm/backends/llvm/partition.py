@@ -70,10 +70,13 @@ def _declaration(name: str, text: str) -> str:
     return " ".join(["declare", "hidden", *kept, head[at:]]) + "\n"
 
 
-def partition(ir_module: ir.Module, parts: int, entry: str, min_chars: int) -> Parts | None:
+def partition(
+    ir_module: ir.Module, parts: int, entry: str, min_chars: int, blobs: bool = True
+) -> Parts | None:
     """Split ``ir_module`` into at most ``parts`` IR texts of similar size; None when it is
     smaller than ``min_chars`` of function text or has fewer than two groups to share out
-    (one compile is cheaper then)."""
+    (one compile is cheaper then). ``blobs=False`` keeps large weights in the text (a
+    foreign target: llvmlite has no assembler parser for its ``.incbin``)."""
     functions = {
         v.name: v for v in ir_module.globals.values() if isinstance(v, ir.Function) and v.blocks
     }
@@ -85,7 +88,9 @@ def partition(ir_module: ir.Module, parts: int, entry: str, min_chars: int) -> P
         return None
     refs = {name: _references(t) - {name} for name, t in text.items()}
     variables = {v.name: v for v in ir_module.globals.values() if isinstance(v, ir.GlobalVariable)}
-    global_lines = {name: global_text(v) for name, v in variables.items()}
+    global_lines = {
+        name: global_text(v) if blobs else (str(v), None) for name, v in variables.items()
+    }
 
     def pinned(var: ir.GlobalVariable) -> bool:
         """Globals only part 0 may touch: weights (blobs) and internal state."""

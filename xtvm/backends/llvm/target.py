@@ -72,9 +72,12 @@ CROSS_DEFAULTS: dict[str, tuple[str, str]] = {
     "riscv64": ("generic-rv64", "+m,+a,+f,+d,+c,+v"),
 }
 
-SCALAR_BITS = 32
-"""``vector_width_bits`` of a target without a vector unit: one 32-bit lane, so schedules
-plan scalar loops (LLVM would split wider vector IR into scalars anyway)."""
+SCALAR_BITS = 128
+"""``vector_width_bits`` of a target without a vector unit (RISC-V without V). Schedules
+still plan 4-lane f32 vectors: LLVM's legalizer splits each into four scalar operations,
+which is the unrolled scalar loop one would write, and ``tir-vectorize`` is not used with
+one lane (it miscompiles some reductions then). The registers it may plan for are the 32
+FP registers seen as 4-lane vectors (``vector_registers`` 8)."""
 
 _ZVL = re.compile(r"^zvl(\d+)b$")
 
@@ -208,7 +211,7 @@ class Target:
     def vector_width_bits(self) -> int:
         """Widest SIMD register we should target. x86: 512 (avx512f), 256 (avx/avx2), else
         128; AArch64: 128 (NEON); RISC-V with V: the minimum VLEN (128, or the largest
-        ``+zvl<N>b``); a target without a vector unit: ``SCALAR_BITS``."""
+        ``+zvl<N>b``); a target without a vector unit: ``SCALAR_BITS`` (see there)."""
         arch = self.arch
         if arch in ("x86_64", "i386", "i686"):
             if self.has_feature("avx512f"):
@@ -216,24 +219,36 @@ class Target:
             if self.has_feature("avx2") or self.has_feature("avx"):
                 return 256
             return 128
+        if not self.has_vector_unit:
+            return SCALAR_BITS
         if arch == "aarch64":
-            return 128 if self.has_feature("neon") else SCALAR_BITS
+            return 128
         if arch in ("riscv64", "riscv32"):
-            if not (self.has_feature("v") or self.has_feature("zve32f")):
-                return SCALAR_BITS
             zvl = [
                 int(m.group(1)) for f, on in self._flags().items() if on and (m := _ZVL.match(f))
             ]
-            return max([128, *zvl]) if self.has_feature("v") else max([32, *zvl])
+            return max([128, *zvl])
         return 128
+
+    @property
+    def has_vector_unit(self) -> bool:
+        """False for AArch64 without NEON and RISC-V without V (the embedded Zve* subsets
+        are treated as scalar); True else."""
+        if self.arch == "aarch64":
+            return self.has_feature("neon")
+        if self.arch in ("riscv64", "riscv32"):
+            return self.has_feature("v")
+        return True
 
     @property
     def vector_registers(self) -> int:
         """Architectural vector registers the register-blocked schedules may plan for:
-        32 on AVX-512, AArch64 (NEON's v0-v31) and RISC-V (V's v0-v31, or the 32 FP
-        registers of a scalar core); 16 on AVX2/SSE."""
+        32 on AVX-512, AArch64 (NEON's v0-v31) and RISC-V (V's v0-v31); 16 on AVX2/SSE;
+        8 on a core without a vector unit (its 32 FP registers as 4-lane vectors)."""
         if self.arch in ("x86_64", "i386", "i686"):
             return 32 if self.vector_width_bits >= 512 else 16
+        if not self.has_vector_unit:
+            return 32 * 32 // SCALAR_BITS
         if self.arch in ("aarch64", "riscv64", "riscv32"):
             return 32
         return 16
