@@ -19,7 +19,7 @@ from onnx import TensorProto, helper
 import xtvm
 import xtvm.runtime
 from xtvm.cli.main import main as cli_main
-from xtvm.errors import IncompatibleLibraryError, ModelError
+from xtvm.errors import ForeignTargetError, IncompatibleLibraryError, ModelError
 from xtvm.runtime import cpu_features
 
 # x86 features a library may be built for; the test picks one this machine lacks
@@ -167,6 +167,8 @@ def test_library_for_missing_features_is_refused(
         have = cpu_features.host_features("x86_64") or frozenset()
         monkeypatch.setattr(cpu_features, "host_features", lambda arch: have - {feature})
     lib = xtvm.build(xtvm.from_onnx(_model()), target=f"llvm -mattr=+{feature}")
+    with pytest.raises(ForeignTargetError, match=rf"lacks: \+{feature}; export it"):
+        lib(X)  # the JIT does not run it either
     path = lib.export_library(tmp_path / f"m{suffix}")
     with pytest.raises(IncompatibleLibraryError, match=rf"lacks: \+{feature} \(target cpu"):
         xtvm.runtime.load(path)

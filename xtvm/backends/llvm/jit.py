@@ -19,6 +19,7 @@ import ctypes.util
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -40,6 +41,7 @@ from xtvm.backends.llvm.translate import add_metadata_global
 from xtvm.backends.llvm.weights import Blob, blob_asm, blobs_supported, split_weights, write_blobs
 from xtvm.errors import CompileError, ForeignTargetError
 from xtvm.runtime import METADATA_SYMBOL
+from xtvm.runtime.cpu_features import missing_features
 from xtvm.runtime.module import NUM_THREADS_SYMBOL, Module
 from xtvm.runtime.profile import CALLS_SYMBOL, NS_SYMBOL
 
@@ -336,12 +338,19 @@ class ForeignModule(Module):
     (``input_info``, ``output_info``, ...) without an entry point. Running it raises
     ``ForeignTargetError``: the object is exported and run on the target machine."""
 
-    def __init__(self, target: Target, metadata: dict[str, Any]):
+    def __init__(self, target: Target, metadata: dict[str, Any], missing: Sequence[str] = ()):
         super().__init__(None, {**metadata, "workspace_bytes": 0})
         self.metadata = dict(metadata)
         self.target = target
+        self.missing = list(missing)  # host-architecture code needing features we lack
 
     def _refuse(self) -> ForeignTargetError:
+        if self.missing:
+            return ForeignTargetError(
+                f"this module was compiled for CPU features this machine lacks: "
+                f"{','.join(self.missing)}; export it (export_library) and run it on a "
+                "machine that has them"
+            )
         return ForeignTargetError(
             f"this module was compiled for {self.target.triple}, not for this machine: "
             "export it (export_library) and run it there, e.g. with `xtvm run --rpc` "
@@ -362,6 +371,9 @@ def runtime_module_for(
     target) a ``ForeignModule`` that exports but refuses to run."""
     if not target.is_host:
         return ForeignModule(target, metadata)
+    missing = missing_features(metadata.get("target") or {})  # it would die of SIGILL
+    if missing:
+        return ForeignModule(target, metadata, missing)
     return load_object_code(data, info, target, metadata)
 
 
