@@ -285,6 +285,9 @@ class ServerSession:
             with contextlib.suppress(OSError):
                 os.unlink(path)  # loaded (mapped) or refused: the file is not needed
         if reply.get("status") != "ok":
+            # the message names our file: show the client its own label instead
+            if isinstance(reply.get("message"), str):
+                reply["message"] = reply["message"].replace(path, label or "the upload")
             return _relay_error(reply)
         child_id = reply.get("module")
         mod_id = self._next_id

@@ -168,7 +168,7 @@ def serve(sock: socket.socket) -> None:
             reply, out = session.handle(frame.header, frame.payload)
         except XTVMError as exc:
             reply, out = error_header(type(exc).__name__, str(exc)), b""
-        except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        except Exception as exc:  # a malformed library's metadata, a failed allocation...
             reply, out = error_header("RPCError", f"{type(exc).__name__}: {exc}"), b""
         write_frame(sock, reply, out)
 
