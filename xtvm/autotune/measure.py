@@ -165,6 +165,21 @@ def random_inputs(info: Sequence[dict[str, Any]], seed: int) -> list[np.ndarray]
     return out
 
 
+def check_outputs(outs: Sequence[np.ndarray], reference: str, rtol: float) -> str | None:
+    """Why ``outs`` differ from the default schedule's outputs saved in ``reference``
+    (.npz), or None when they agree within ``rtol`` of each output's scale."""
+    with np.load(reference) as ref:
+        expected = [ref[f"arr_{i}"] for i in range(len(ref.files))]
+    for k, (got, want) in enumerate(zip(outs, expected)):
+        scale = float(np.max(np.abs(want))) if want.size else 0.0
+        if got.shape != want.shape or not np.allclose(
+            got, want, rtol=rtol, atol=rtol * max(scale, 1e-6)
+        ):
+            err = float(np.max(np.abs(got - want))) if got.shape == want.shape else -1
+            return f"wrong output {k}: max abs error {err:.3g} (scale {scale:.3g})"
+    return None
+
+
 def run_candidate(
     lib_path: str, reference: str | None, options: MeasureOptions, save_reference: str | None
 ) -> MeasureResult:
@@ -184,18 +199,9 @@ def run_candidate(
         if save_reference is not None:
             np.savez(save_reference, *outs)
         if reference is not None and options.check:
-            with np.load(reference) as ref:
-                expected = [ref[f"arr_{i}"] for i in range(len(ref.files))]
-            for k, (got, want) in enumerate(zip(outs, expected)):
-                scale = float(np.max(np.abs(want))) if want.size else 0.0
-                if got.shape != want.shape or not np.allclose(
-                    got, want, rtol=options.rtol, atol=options.rtol * max(scale, 1e-6)
-                ):
-                    err = float(np.max(np.abs(got - want))) if got.shape == want.shape else -1
-                    return MeasureResult(
-                        error=f"wrong output {k}: max abs error {err:.3g} (scale {scale:.3g})",
-                        run_seconds=time.perf_counter() - start,
-                    )
+            wrong = check_outputs(outs, reference, options.rtol)
+            if wrong is not None:
+                return MeasureResult(error=wrong, run_seconds=time.perf_counter() - start)
         t0 = time.perf_counter()
         mod._invoke(arrays)
         once = max(time.perf_counter() - t0, 1e-7)
