@@ -184,3 +184,20 @@ def test_large_weights_are_elided_from_the_relay_source() -> None:
         f"%a = relay.constant dense_resource<__elided__> : tensor<1024xi8>\n"
         f"%b = relay.constant {small}\n"
     )
+
+
+@pytest.mark.parametrize("triple", ["aarch64-linux-gnu", "riscv64-linux-gnu"])
+def test_cross_compiled_library_is_refused_by_architecture(triple: str, tmp_path: Path) -> None:
+    from xtvm.backends.llvm.target import Target
+    from xtvm.backends.llvm.toolchain import find_toolchain
+
+    target = Target.from_string(f"llvm -mtriple={triple}")
+    if target.arch == xtvm.runtime.elf.host_arch():
+        pytest.skip(f"{triple} is this machine")
+    if find_toolchain(target) is None:
+        pytest.skip(f"no {triple} linker: install gcc-{triple.split('-')[0]}-linux-gnu")
+    lib = xtvm.build(xtvm.from_onnx(_model()), target=target)
+    for path in (tmp_path / "m.so", tmp_path / "m.tar"):
+        lib.export_library(path)
+        with pytest.raises(IncompatibleLibraryError, match=f"compiled for {target.arch}, this"):
+            xtvm.runtime.load(path)
