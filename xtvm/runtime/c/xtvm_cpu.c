@@ -3,7 +3,9 @@
  * A library compiled with -mcpu=skylake-avx512 dies of SIGILL on a machine without AVX-512;
  * the metadata's "target" says what the code needs, so the runtime compares it with this
  * machine first: the architecture of the triple everywhere, and on x86 the LLVM "+feature"
- * flags (read with cpuid, with the OS's register-state support from xgetbv).
+ * flags and what the -mcpu name implies (read with cpuid, with the OS's register-state
+ * support from xgetbv). Features it does not know are not refused: a wrong refusal would
+ * block a library that runs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -101,22 +103,84 @@ static int has_feature(const char *name, size_t n) {
     return -1;
 }
 
-/* Append to `missing` each "+feature" of `features` (LLVM's "+a,-b" list) this CPU lacks. */
-static void missing_features(const char *features, char *missing, size_t size) {
+/* What a -mcpu name implies when the feature list leaves it out (x86-64 psABI levels; only
+ * CPUs whose baseline is certain, as the Python runtime's table). */
+static const char *const LEVEL_FEATURES[] = {
+    "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt",                  /* v2: 5 entries */
+    "avx", "avx2", "bmi", "bmi2", "f16c", "fma", "movbe",            /* v3: 12 */
+    "avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"};      /* v4: 17 */
+static const char *const V2_CPUS[] = {"x86-64-v2", "nehalem", "westmere", "sandybridge",
+                                      "ivybridge", NULL};
+static const char *const V3_CPUS[] = {"x86-64-v3", "haswell", "broadwell", "skylake",
+                                      "alderlake", "raptorlake", "meteorlake", "arrowlake",
+                                      "lunarlake", "znver1", "znver2", "znver3", NULL};
+static const char *const V4_CPUS[] = {"x86-64-v4", "skylake-avx512", "cascadelake",
+                                      "cooperlake", "cannonlake", "icelake-client",
+                                      "icelake-server", "tigerlake", "rocketlake",
+                                      "sapphirerapids", "emeraldrapids", "graniterapids",
+                                      "znver4", "znver5", NULL};
+/* A feature needs the one it extends: "-avx2" also turns off an implied "avx512f". */
+static const char *const EXTENDS[][2] = {
+    {"ssse3", "sse3"}, {"sse4.1", "ssse3"}, {"sse4.2", "sse4.1"}, {"avx", "sse4.2"},
+    {"avx2", "avx"},   {"fma", "avx"},      {"f16c", "avx"},      {"avx512f", "avx2"},
+    {"avx512bw", "avx512f"}, {"avx512cd", "avx512f"}, {"avx512dq", "avx512f"},
+    {"avx512vl", "avx512f"}};
+
+static int listed(const char *const *names, const char *name) {
+    for (; *names; names++)
+        if (!strcmp(*names, name)) return 1;
+    return 0;
+}
+
+/* Whether `features` mentions `sign``name` as a whole entry. */
+static int mentions(const char *features, char sign, const char *name) {
+    size_t len = strlen(name);
     const char *p = features;
     while (*p) {
         size_t n = strcspn(p, ",");
-        if (n > 1 && p[0] == '+' && has_feature(p + 1, n - 1) == 0) {
-            size_t used = strlen(missing);
-            snprintf(missing + used, size - used, "%s%.*s", used ? " " : "", (int)(n - 1), p + 1);
-        }
+        if (n == len + 1 && p[0] == sign && !strncmp(p + 1, name, len)) return 1;
         p += n;
         if (*p == ',') p++;
     }
+    return 0;
+}
+
+static int turned_off(const char *features, const char *name) {
+    size_t i;
+    if (mentions(features, '-', name)) return 1;
+    for (i = 0; i < sizeof EXTENDS / sizeof EXTENDS[0]; i++)
+        if (!strcmp(EXTENDS[i][0], name)) return turned_off(features, EXTENDS[i][1]);
+    return 0;
+}
+
+static void note_missing(char *missing, size_t size, const char *name, size_t n) {
+    size_t used = strlen(missing);
+    snprintf(missing + used, size - used, "%s%.*s", used ? " " : "", (int)n, name);
+}
+
+/* Append to `missing` each feature this CPU lacks: every "+feature" of `features` (LLVM's
+ * "+a,-b" list) and what `cpu` implies unless `features` turns it off. */
+static void missing_features(const char *cpu, const char *features, char *missing, size_t size) {
+    const char *p = features;
+    size_t i, implied = listed(V4_CPUS, cpu) ? 17 : listed(V3_CPUS, cpu) ? 12
+                        : listed(V2_CPUS, cpu) ? 5 : 0;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n > 1 && p[0] == '+' && has_feature(p + 1, n - 1) == 0)
+            note_missing(missing, size, p + 1, n - 1);
+        p += n;
+        if (*p == ',') p++;
+    }
+    for (i = 0; i < implied; i++) {
+        const char *f = LEVEL_FEATURES[i];
+        if (!mentions(features, '+', f) && !turned_off(features, f) &&
+            has_feature(f, strlen(f)) == 0)
+            note_missing(missing, size, f, strlen(f));
+    }
 }
 #else
-static void missing_features(const char *features, char *missing, size_t size) {
-    (void)features, (void)missing, (void)size; /* no feature probe for this architecture */
+static void missing_features(const char *cpu, const char *features, char *missing, size_t size) {
+    (void)cpu, (void)features, (void)missing, (void)size; /* no probe for this architecture */
 }
 #endif
 
@@ -130,7 +194,7 @@ int xtvm_check_target(const char *triple, const char *cpu, const char *features,
                               "the library was built for %s ('%.60s'), this machine is %s", arch,
                               triple, host);
     if (host && arch)
-        missing_features(features, missing, sizeof missing);
+        missing_features(cpu, features, missing, sizeof missing);
     if (missing[0])
         return xtvm_set_error(err, err_size, XTVM_ERR_UNSUPPORTED_CPU,
                               "this CPU lacks features the library was built for (-mcpu=%.30s): "

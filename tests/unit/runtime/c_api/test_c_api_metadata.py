@@ -307,3 +307,21 @@ def test_open_errors(c_runtime: ctypes.CDLL, tmp_path) -> None:
     rc, err = open_(lib._name)  # a real library, but not a model
     assert rc == NOT_XTVM and "not an xtvm library" in err
     assert lib.xtvm_status_string(UNSUPPORTED_CPU) == b"unsupported CPU"
+
+
+@pytest.mark.skipif(
+    __import__("platform").machine() != "x86_64", reason="CPU features are checked on x86"
+)
+def test_cpu_name_implies_features(c_runtime: ctypes.CDLL) -> None:
+    """-mcpu=skylake-avx512 with no feature list needs AVX-512 unless "-avx512f" (or a
+    feature it extends) turns it off."""
+    have = host_features("x86_64") or frozenset()
+    if "avx512f" in have:
+        pytest.skip("this CPU has AVX-512")
+    meta = {**VALID, "target": {"triple": "x86_64-pc-linux-gnu", "cpu": "skylake-avx512"}}
+    with _attach(c_runtime, meta) as m:
+        assert m.rc == UNSUPPORTED_CPU and "avx512f" in m.err and "skylake-avx512" in m.err
+    for off in ("-avx512f", "-avx2", "-avx"):
+        meta["target"]["features"] = off
+        with _attach(c_runtime, meta) as m:
+            assert "avx512" not in m.err, (off, m.err)
