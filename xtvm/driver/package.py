@@ -19,7 +19,7 @@ import tempfile
 import time
 from typing import Any
 
-from xtvm.errors import CompileError
+from xtvm.errors import CompileError, XTVMError
 from xtvm.runtime.package import LIBRARY_MEMBER, METADATA_MEMBER, RELAY_MEMBER
 
 ELIDE_HEX_CHARS = 2048
@@ -55,7 +55,11 @@ def export_package(lib: Any, path: str | os.PathLike[str]) -> str:
     folder = os.path.dirname(out)
     if not os.path.isdir(folder):
         raise CompileError(f"cannot export to '{path}': folder does not exist")
-    relay = elide_weights(lib.get_source("relay")).encode("utf-8")
+    try:
+        relay: bytes | None = elide_weights(lib.get_source("relay")).encode("utf-8")
+    except XTVMError:
+        relay = None  # a custom pipeline that keeps no relay level: the package goes without
+
     metadata = json.dumps(lib.metadata, sort_keys=True, indent=1).encode("utf-8")
     now = time.time()
     with tempfile.TemporaryDirectory(prefix="xtvm-package-") as tmp:
@@ -68,7 +72,8 @@ def export_package(lib: Any, path: str | os.PathLike[str]) -> str:
             ):
                 _add_file(tar, LIBRARY_MEMBER, so, now)
                 _add_bytes(tar, METADATA_MEMBER, metadata, now)
-                _add_bytes(tar, RELAY_MEMBER, relay, now)
+                if relay is not None:
+                    _add_bytes(tar, RELAY_MEMBER, relay, now)
             os.chmod(partial, 0o644)
             os.replace(partial, out)
         except BaseException:

@@ -117,12 +117,13 @@ def _walk(tar: tarfile.TarFile, folder: str, shown: str) -> tuple[set[str], byte
     """Check every member, copy the library out; returns the names seen and the metadata."""
     seen: set[str] = set()
     metadata = b""
-    for count in range(MAX_MEMBERS + 1):
-        info = tar.next()
-        if info is None:
-            return seen, metadata
-        if count == MAX_MEMBERS:
-            break
+    count = 0
+    while (info := tar.next()) is not None:
+        count += 1
+        if count > MAX_MEMBERS:
+            raise ModelError(
+                f"cannot load '{shown}': the package has more than {MAX_MEMBERS} members"
+            )
         name = _member_name(info, shown)
         _check_kind(info, name, shown)
         if info.isdir():
@@ -145,7 +146,7 @@ def _walk(tar: tarfile.TarFile, folder: str, shown: str) -> tuple[set[str], byte
             metadata = src.read(info.size)
             if len(metadata) != info.size:
                 raise EOFError("unexpected end of data")
-    raise ModelError(f"cannot load '{shown}': the package has more than {MAX_MEMBERS} members")
+    return seen, metadata
 
 
 def _parse_metadata(data: bytes, shown: str) -> dict[str, Any]:

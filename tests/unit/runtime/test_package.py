@@ -201,3 +201,16 @@ def test_cross_compiled_library_is_refused_by_architecture(triple: str, tmp_path
         lib.export_library(path)
         with pytest.raises(IncompatibleLibraryError, match=f"compiled for {target.arch}, this"):
             xtvm.runtime.load(path)
+
+
+def test_package_without_relay_source_still_loads(
+    built: xtvm.CompiledModule, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_source(level: str = "llvm") -> str:
+        raise xtvm.errors.XTVMError(f"no {level} IR was kept")
+
+    monkeypatch.setattr(built, "get_source", no_source)
+    path = built.export_library(tmp_path / "m.tar")
+    with tarfile.open(path) as tar:
+        assert tar.getnames() == ["mod.so", "metadata.json"]
+    np.testing.assert_allclose(xtvm.runtime.load(path)(X), _reference(X), rtol=1e-5, atol=1e-6)
