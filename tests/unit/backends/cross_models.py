@@ -54,20 +54,3 @@ def wide_conv(channels: int = 64, size: int = 32) -> onnx.ModelProto:
         [_weight("w", (channels, channels, 3, 3), rng)],
     )
     return h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
-
-
-def nonzero_model(n: int = 64) -> onnx.ModelProto:
-    """y = NonZero(x > 0.3): an output whose length only the data decides."""
-    graph = h.make_graph(
-        [
-            h.make_node(
-                "Constant", [], ["t"], value=h.make_tensor("t", TensorProto.FLOAT, [], [0.3])
-            ),
-            h.make_node("Greater", ["x", "t"], ["m"]),
-            h.make_node("NonZero", ["m"], ["y"]),
-        ],
-        "nonzero",
-        [h.make_tensor_value_info("x", TensorProto.FLOAT, [n])],
-        [h.make_tensor_value_info("y", TensorProto.INT64, [1, None])],
-    )
-    return h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
