@@ -220,7 +220,7 @@ def test_cross_model_matches_host(model_name, arch_name, tmp_path, exe_dir):
     got = run_under_qemu(arch_name, lib, inputs, case, exe_dir)
     err = _max_error(want, got)
     print(
-        f"\n{model_name} {arch.triple}: max abs error {err:.3g} "
+        f"\n{model_name} {arch_name} ({arch.triple}): max abs error {err:.3g} "
         f"(qemu {time.perf_counter() - start:.2f} s)"
     )
     assert err <= TOLERANCE
