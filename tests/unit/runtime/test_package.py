@@ -214,3 +214,24 @@ def test_package_without_relay_source_still_loads(
     with tarfile.open(path) as tar:
         assert tar.getnames() == ["mod.so", "metadata.json"]
     np.testing.assert_allclose(xtvm.runtime.load(path)(X), _reference(X), rtol=1e-5, atol=1e-6)
+
+
+def test_library_copy_falls_back_to_python(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where copy_file_range stops part way (another filesystem, an old kernel), the rest of
+    the library is copied through Python and the package still runs."""
+    import os
+
+    real = os.copy_file_range
+    calls = []
+
+    def partial(src: int, dst: int, count: int, offset_src: int | None = None) -> int:
+        calls.append(count)
+        if len(calls) > 1:
+            raise OSError(18, "Invalid cross-device link")
+        return real(src, dst, min(count, 4096), offset_src)
+
+    monkeypatch.setattr(os, "copy_file_range", partial)
+    np.testing.assert_allclose(xtvm.runtime.load(package)(X), _reference(X), rtol=1e-5, atol=1e-6)
+    assert len(calls) == 2
+    monkeypatch.delattr(os, "copy_file_range")
+    np.testing.assert_allclose(xtvm.runtime.load(package)(X), _reference(X), rtol=1e-5, atol=1e-6)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -114,7 +115,12 @@ def test_huge_member_header_is_refused_before_reading(tmp_path: Path, private_tm
     _refused(path, "'metadata.json' is .* over the limit", private_tmp)
 
 
-def test_truncated_member_is_refused(tmp_path: Path, private_tmp: Path) -> None:
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_truncated_member_is_refused(
+    kernel_copy: bool, tmp_path: Path, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not kernel_copy:
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
     path = write_tar(tmp_path / "m.tar", [_member("mod.so", bytes(5000))])
     path.write_bytes(path.read_bytes()[:3000])
     _refused(path, "unexpected end of data", private_tmp)
