@@ -1,4 +1,5 @@
-"""Run compiled models: ``load`` a shared library made by ``export_library``.
+"""Run compiled models: ``load`` a shared library or ``.tar`` package made by
+``export_library``, after checking that this machine can run it (architecture, CPU features).
 
 Only ctypes, json and numpy are imported here (never xdsl/llvmlite/xtvm.backends), so
 deployment needs just numpy.

@@ -217,8 +217,9 @@ def missing_features(target: Mapping[str, Any], have: Iterable[str] | None = Non
 
 
 def check_cpu_features(metadata: Mapping[str, Any], shown: str) -> None:
-    """Raise ModelError if the library ``shown`` was compiled for CPU features this machine
-    lacks (it would die of SIGILL). Metadata without a target (older builds) passes."""
+    """Raise IncompatibleLibraryError if the library ``shown`` was compiled for CPU features
+    this machine lacks (it would die of SIGILL). Metadata without a target (older builds)
+    passes; a malformed target is a ModelError."""
     target = metadata.get("target")
     if not isinstance(target, Mapping):
         return
