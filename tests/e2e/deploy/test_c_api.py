@@ -77,3 +77,18 @@ def test_example_reports_errors(example: Path, conv_library: Path, tmp_path: Pat
     short.write_bytes(b"\0" * 12)
     proc = run_example(example, [str(conv_library), "-i", str(short)], ok=False)
     assert proc.returncode == 1 and "is not 768 bytes" in proc.stderr
+
+
+def test_parallel_model_runs_and_exits_cleanly(example: Path, tmp_path: Path):
+    """A model with parallel loops (libgomp): same numbers, and freeing the handle does not
+    unload OpenMP under its idle worker threads (that crashed at exit)."""
+    from xtvm.testing import model_zoo
+
+    shapes = model_zoo.FAMILIES["resnet18_like"].shape_dict("tiny")
+    lib = xtvm.build(xtvm.from_onnx(model_zoo.make_model("resnet18_like"), shape_dict=shapes))
+    path = lib.export_library(tmp_path / "resnet.so")
+    assert b"GOMP_parallel" in Path(path).read_bytes()
+    x = model_zoo.random_inputs("resnet18_like", "tiny")["x"]
+    want = xtvm.runtime.load(path).run([x])
+    run_example(example, [path, *write_inputs(tmp_path, [x]), "-o", str(tmp_path), "-t", "2"])
+    np.testing.assert_allclose(read_outputs(tmp_path, want)[0], want[0], rtol=1e-6, atol=1e-6)

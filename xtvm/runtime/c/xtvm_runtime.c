@@ -122,7 +122,7 @@ int xtvm_model_attach(const XtvmBundle *bundle, XtvmModel **out, char *err, size
  * size (glibc); 0 when unknown (then bounded by XTVM_MAX_METADATA_BYTES); -1 when the
  * symbol holds no NUL at all. */
 static long symbol_string_size(void *addr) {
-#if defined(__GLIBC__) && defined(RTLD_DL_SYMENT)
+#if defined(__GLIBC__)
     Dl_info info;
     const ElfW(Sym) *sym = NULL;
     if (dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size > 0) {
@@ -165,6 +165,11 @@ int xtvm_model_open(const char *path, XtvmModel **out, char *err, size_t err_siz
                        why ? why : "dlopen failed");
         return give(m, XTVM_ERR_NOT_XTVM, out);
     }
+#if defined(RTLD_NOLOAD) && defined(RTLD_NODELETE)
+    /* Parallel models load libgomp, whose worker threads outlive a run: unloading it with
+     * the model (xtvm_model_free) would crash them. Pin it if the model brought it in. */
+    (void)dlopen("libgomp.so.1", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+#endif
     entry = dlsym(m->library, "xtvm_main");
     metadata = dlsym(m->library, "xtvm_metadata");
     if (!entry || !metadata) {
