@@ -4,6 +4,7 @@ descriptor is a global symbol of its model."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import onnx
 import pytest
 from c_deploy_helpers import (
+    EXAMPLE,
     build_example,
     compile_c,
     conv_model,
@@ -156,3 +158,39 @@ def test_only_the_descriptor_and_the_api_are_global(bundles: Path) -> None:
     assert runtime and all(
         kind == "W" and name.startswith("xtvm_") for kind, name in (s.split() for s in runtime)
     )
+
+
+CROSS = {
+    "aarch64": ("aarch64-linux-gnu", ("qemu-aarch64", "-L", "/usr/aarch64-linux-gnu")),
+    "riscv64": (
+        "riscv64-linux-gnu",
+        ("qemu-riscv64", "-L", "/usr/riscv64-linux-gnu", "-cpu", "rv64,v=true,vlen=128"),
+    ),
+}
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("arch", sorted(CROSS))
+def test_cross_bundle_under_qemu(arch: str, tmp_path: Path) -> None:
+    """A bundle for aarch64 / riscv64, linked into the example by the target's gcc and run
+    under qemu-user, gives the host's numbers within 1e-5."""
+    triple, qemu = CROSS[arch]
+    gcc = shutil.which(f"{triple}-gcc")
+    if gcc is None or shutil.which(qemu[0]) is None:
+        pytest.skip(f"needs {triple}-gcc and {qemu[0]}: apt-get install gcc-{triple} qemu-user")
+    target = f"llvm -mtriple={triple}"
+    bundle = xtvm.build(xtvm.from_onnx(conv_model()), target=target).export_bundle(tmp_path, "conv")
+    assert os.path.basename(bundle.link_line.split()[0]) == f"{triple}-gcc"
+    exe = tmp_path / "run_conv"
+    compile_c(
+        [gcc, "-std=c99", "-O2", "-DXTVM_BUNDLE=xtvm_bundle_conv", f"-I{tmp_path}"]
+        + [str(EXAMPLE), bundle.archive, "-lm", "-o", str(exe)]
+    )
+    host = xtvm.build(xtvm.from_onnx(conv_model()))
+    rng = np.random.default_rng(4)
+    inputs = [rng.standard_normal(i["shape"]).astype(np.float32) for i in host.input_info]
+    want = host.run(inputs)
+    args = [*qemu, str(exe), *write_inputs(tmp_path, inputs), "-o", str(tmp_path)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose(read_outputs(tmp_path, want)[0], want[0], rtol=1e-5, atol=1e-5)
