@@ -277,7 +277,8 @@ def add_model_options(p: argparse._ActionsContainer) -> None:
         "--target",
         default="llvm",
         help='LLVM target: "llvm [-mtriple=T] [-mcpu=C] [-mattr=+a,-b] [-opt-level=N]" '
-        "(default: this machine)",
+        "(default: this machine; cross-compile with -mtriple=aarch64-linux-gnu or "
+        "riscv64-linux-gnu, linked by $CC or <triple>-gcc)",
     )
     p.add_argument(
         "-O",

@@ -256,7 +256,7 @@ def compile_object(
     one object (:mod:`xtvm.backends.llvm.codegen_pool`; ``XTVM_CODEGEN_JOBS=1`` turns it
     off). With caching on (``XTVM_CACHE_DIR`` not empty, ``use_cache``), the object is
     looked up by a hash of the IR, the weights and the target, and O3/codegen are skipped on
-    a hit. Large weights bypass the IR text on ELF targets
+    a hit. Large weights bypass the IR text on ELF targets of the host's architecture
     (:mod:`xtvm.backends.llvm.weights`).
     """
     _init_llvm()
