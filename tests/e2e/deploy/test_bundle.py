@@ -194,3 +194,16 @@ def test_cross_bundle_under_qemu(arch: str, tmp_path: Path) -> None:
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_allclose(read_outputs(tmp_path, want)[0], want[0], rtol=1e-5, atol=1e-5)
+
+
+def test_bundle_names_and_folder_errors(tmp_path: Path) -> None:
+    from xtvm.backends.llvm.bundle import bundle_name, export_bundle
+    from xtvm.errors import CompileError
+
+    assert bundle_name("res-tiny.v2") == "res_tiny_v2" and bundle_name("3net") == "_3net"
+    lib = xtvm.build(xtvm.from_onnx(nonzero_model()))
+    with pytest.raises(CompileError, match="bad bundle name"):
+        export_bundle(b"", lib.target, lib.metadata, str(tmp_path), "no-dash")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(CompileError, match="cannot create the bundle folder"):
+        lib.export_bundle(tmp_path / "file" / "sub")
