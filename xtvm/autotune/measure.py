@@ -180,6 +180,21 @@ def check_outputs(outs: Sequence[np.ndarray], reference: str, rtol: float) -> st
     return None
 
 
+def save_and_check_outputs(
+    outs: Sequence[np.ndarray],
+    options: MeasureOptions,
+    reference: str | None,
+    save_reference: str | None,
+) -> str | None:
+    """Save ``outs`` as the reference (the default schedule's run) and/or check them
+    against one; why they are wrong, or None."""
+    if save_reference is not None:
+        np.savez(save_reference, *outs)
+    if reference is not None and options.check:
+        return check_outputs(outs, reference, options.rtol)
+    return None
+
+
 def run_candidate(
     lib_path: str, reference: str | None, options: MeasureOptions, save_reference: str | None
 ) -> MeasureResult:
@@ -196,12 +211,9 @@ def run_candidate(
         # bound once: timing the kernel, not the binding of numpy arrays per call
         arrays = mod._bind(inputs)
         outs = [a.copy() for a in mod._invoke(arrays)]
-        if save_reference is not None:
-            np.savez(save_reference, *outs)
-        if reference is not None and options.check:
-            wrong = check_outputs(outs, reference, options.rtol)
-            if wrong is not None:
-                return MeasureResult(error=wrong, run_seconds=time.perf_counter() - start)
+        wrong = save_and_check_outputs(outs, options, reference, save_reference)
+        if wrong is not None:
+            return MeasureResult(error=wrong, run_seconds=time.perf_counter() - start)
         t0 = time.perf_counter()
         mod._invoke(arrays)
         once = max(time.perf_counter() - t0, 1e-7)

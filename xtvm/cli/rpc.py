@@ -127,3 +127,51 @@ def run_remote(args: argparse.Namespace) -> int:
         run_and_report(session.upload(args.module), args)
     sys.stdout.flush()
     return 0
+
+
+# ------------------------------------------------------------------------------------------
+# xtvm tune --rpc
+# ------------------------------------------------------------------------------------------
+
+
+def open_tuning_executor(args: argparse.Namespace) -> Any:
+    """Connect to the server of ``xtvm tune --rpc``; without an explicit ``--target``,
+    ``args.target`` becomes the server's (built here, run there)."""
+    from xtvm.autotune.rpc_runner import RPCRunExecutor
+    from xtvm.rpc.client import target_for
+
+    executor = RPCRunExecutor(args.rpc)
+    info = executor.info()
+    if args.target == "llvm":
+        args.target = target_for(info)
+    shown = args.target if len(args.target) <= 100 else args.target[:97] + "..."
+    print(
+        f"measuring on {executor.session.address} ({info.get('triple')}, "
+        f"{info.get('cpus')} cpus); target {shown}",
+        flush=True,
+    )
+    return executor
+
+
+def compare_remote(untuned: Any, tuned: Any, feed: list[Any], rpc: Any) -> tuple[float, float]:
+    """Median seconds per run of the untuned and tuned builds on ``rpc``'s server, timed
+    in alternating rounds there (the model's time, not the network's)."""
+    import statistics
+    import tempfile
+
+    from xtvm.cli.tune import warn_if_outputs_differ
+
+    session = rpc.live_session()
+    with tempfile.TemporaryDirectory(prefix="xtvm-compare-") as tmp:
+        remote = []
+        for name, lib in (("untuned", untuned), ("tuned", tuned)):
+            path = os.path.join(tmp, f"{name}.so")
+            lib.export_library(path)
+            remote.append(session.upload(path))
+    warn_if_outputs_differ(remote[0].run(feed), remote[1].run(feed))
+    times: list[list[float]] = [[], []]
+    for _ in range(3):
+        for k, mod in enumerate(remote):
+            t = mod.benchmark(feed, repeat=3, number=0, min_repeat_ms=100.0)
+            times[k].extend(c / 1e3 for c in t["costs_ms"])
+    return statistics.median(times[0]), statistics.median(times[1])

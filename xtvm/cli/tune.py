@@ -182,11 +182,9 @@ def time_alternating(
     return [statistics.median(t) for t in times]
 
 
-def compare_models(mod: Any, records: str, args: argparse.Namespace) -> tuple[float, float, Any]:
-    """Build ``mod`` untuned and with ``records``; (untuned s, tuned s, tuned build)."""
-    import numpy as np
-
-    from xtvm.autotune.measure import random_inputs
+def build_untuned_and_tuned(mod: Any, records: str, args: argparse.Namespace) -> tuple[Any, Any]:
+    """``mod`` built without and with ``records`` (the tuning summary warning held back:
+    the caller prints it once)."""
     from xtvm.driver import build
 
     kw = {"target": args.target, "opt_level": args.opt_level, "num_threads": args.threads}
@@ -197,14 +195,36 @@ def compare_models(mod: Any, records: str, args: argparse.Namespace) -> tuple[fl
     for w in caught:  # the summary is printed below; anything else goes out as it came
         if not (issubclass(w.category, TuningWarning) and str(w.message) == tuned.tuning_summary):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    feed = random_inputs(untuned.input_info, 0)
-    for a, b in zip(untuned.run(feed), tuned.run(feed)):
+    return untuned, tuned
+
+
+def warn_if_outputs_differ(untuned: list[Any], tuned: list[Any]) -> None:
+    import numpy as np
+
+    for a, b in zip(untuned, tuned):
         if not np.allclose(a, b, rtol=1e-3, atol=1e-4, equal_nan=True):
             print(
                 "warning: the tuned model's outputs differ from the untuned model's",
                 file=sys.stderr,
             )
             break
+
+
+def compare_models(
+    mod: Any, records: str, args: argparse.Namespace, rpc: Any = None
+) -> tuple[float, float, Any]:
+    """Build ``mod`` untuned and with ``records``; (untuned s, tuned s, tuned build).
+    With ``rpc`` (an RPCRunExecutor) both run and are timed on its server."""
+    from xtvm.autotune.measure import random_inputs
+
+    untuned, tuned = build_untuned_and_tuned(mod, records, args)
+    feed = random_inputs(untuned.input_info, 0)
+    if rpc is not None:
+        from xtvm.cli.rpc import compare_remote
+
+        before, after = compare_remote(untuned, tuned, feed, rpc)
+        return before, after, tuned
+    warn_if_outputs_differ(untuned.run(feed), tuned.run(feed))
     before, after = time_alternating([untuned, tuned], feed)
     return before, after, tuned
 
@@ -242,13 +262,26 @@ def _trials_and_budget(args: argparse.Namespace, tasks: list[Any]) -> tuple[int,
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    _check_args(args)
+    rpc = None
+    if args.rpc:
+        from xtvm.cli.rpc import open_tuning_executor
+
+        rpc = open_tuning_executor(args)  # sets args.target to the server's unless given
+    try:
+        return _tune(args, rpc)
+    finally:
+        if rpc is not None:
+            rpc.shutdown()
+
+
+def _tune(args: argparse.Namespace, rpc: Any) -> int:
     from xtvm.autotune.measure import MeasureOptions
     from xtvm.autotune.task import extract_tasks
     from xtvm.autotune.tune import tune_tasks
     from xtvm.cli.shapes import parse_input_shapes
     from xtvm.frontend.onnx import from_onnx
 
-    _check_args(args)
     shapes = parse_input_shapes(args.input_shapes) if args.input_shapes is not None else None
     mod = from_onnx(args.model, shape_dict=shapes)
     print("extracting tasks (an untuned, profiled build) ...", flush=True)
@@ -285,6 +318,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             options=MeasureOptions(timeout=args.timeout, num_threads=args.threads, seed=args.seed),
             resume=args.resume,
             callback=progress,
+            run_executor=rpc,
         )
     finally:
         progress.close()
@@ -295,7 +329,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
         print(f"wrote {plot_history(result, args.plot)}")
     if not args.no_compare:
-        before, after, tuned = compare_models(mod, result.records_path, args)
+        before, after, tuned = compare_models(mod, result.records_path, args, rpc)
         print(tuned.tuning_summary)
         print(
             f"model: untuned {before * 1e3:.3f} ms -> tuned {after * 1e3:.3f} ms "
@@ -361,6 +395,12 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="threads per parallel loop while measuring (default 1): tune as you deploy",
     )
     t.add_argument("--plot", metavar="PNG", help="draw best latency against trials per task")
+    t.add_argument(
+        "--rpc",
+        metavar="HOST:PORT",
+        help="measure on an 'xtvm rpc server' (key from $XTVM_RPC_KEY); without --target, "
+        "compile for the server's CPU",
+    )
     t.add_argument(
         "--no-compare",
         action="store_true",

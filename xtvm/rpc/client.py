@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from xtvm.rpc.protocol import (
     PROTOCOL_VERSION,
     Frame,
     Limits,
+    PeerClosedError,
     decode_arrays,
     encode_arrays,
     raise_for_error,
@@ -74,13 +76,16 @@ class RemoteModule:
         return {"module": self.id, "arrays": specs}, bufs
 
     def run(
-        self, inputs: Mapping[str, Any] | Sequence[Any], num_threads: int | None = None
+        self,
+        inputs: Mapping[str, Any] | Sequence[Any],
+        num_threads: int | None = None,
+        timeout: float | None = None,
     ) -> list[np.ndarray]:
         """Run once on the server; the outputs come back as numpy arrays."""
         head, bufs = self._request(inputs)
         if num_threads is not None:
             head["num_threads"] = num_threads
-        reply = self.session.request({"cmd": "run", **head}, bufs)
+        reply = self.session.request({"cmd": "run", **head}, bufs, timeout)
         _names, outs = decode_arrays(reply.header.get("arrays"), reply.payload)
         return outs
 
@@ -93,6 +98,7 @@ class RemoteModule:
         kernel: bool = False,
         min_repeat_ms: float = 0.0,
         num_threads: int | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Time ``repeat`` rounds of ``number`` calls on the server (ms per call, as
         ``Module.benchmark``; ``costs_ms`` lists the rounds). ``number=0`` lets the
@@ -105,7 +111,7 @@ class RemoteModule:
         head["min_repeat_ms"] = float(min_repeat_ms)
         if num_threads is not None:
             head["num_threads"] = num_threads
-        return dict(self.session.request({"cmd": "time", **head}, bufs).header)
+        return dict(self.session.request({"cmd": "time", **head}, bufs, timeout).header)
 
     def free(self) -> None:
         """Unload it on the server."""
@@ -177,12 +183,39 @@ class RPCSession:
         if key and not auth.same(auth.server_proof(key, nonce, hello["nonce"]), reply.get("mac")):
             raise RPCError(f"the server at {self.address} could not prove it holds the key")
 
-    def request(self, header: dict[str, Any], payload: Any = b"") -> Frame:
-        """Send one request and return its reply frame (typed error on an error reply)."""
-        write_frame(self.sock, header, payload, timeout=self.timeout)
-        frame = read_frame(self.sock, self.limits)
+    def request(
+        self, header: dict[str, Any], payload: Any = b"", timeout: float | None = None
+    ) -> Frame:
+        """Send one request and return its reply frame (typed error on an error reply).
+        ``timeout``: seconds the server may spend on it (at most its own limit) before it
+        kills the session's process. A broken or stalled connection closes the session."""
+        if not self.alive():
+            self.sock.close()
+            raise PeerClosedError(
+                f"the server at {self.address} ended the session (idle past its limit?)"
+            )
+        if timeout is not None:
+            top = float(self.info().get("limits", {}).get("request_timeout", timeout))
+            header = {**header, "timeout": max(0.001, min(float(timeout), top))}
+        try:
+            write_frame(self.sock, header, payload, timeout=self.timeout)
+            frame = read_frame(self.sock, self.limits)
+        except RPCError:
+            self.sock.close()  # the stream is out of step: nothing more can be said on it
+            raise
         raise_for_error(frame.header)
         return frame
+
+    def alive(self) -> bool:
+        """Whether the connection is open and the server has said nothing unasked (between
+        requests it only speaks to end the session, e.g. after its idle timeout)."""
+        if self.sock.fileno() < 0:
+            return False
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def info(self) -> dict[str, Any]:
         """The server's machine: ``triple``, ``features`` (LLVM -mattr), ``cpus``, limits..."""
@@ -194,7 +227,10 @@ class RPCSession:
         return dict(self._info)
 
     def upload(
-        self, library: str | os.PathLike[str] | bytes, name: str | None = None
+        self,
+        library: str | os.PathLike[str] | bytes,
+        name: str | None = None,
+        timeout: float | None = None,
     ) -> RemoteModule:
         """Send a library (a path or its bytes) and load it in the session."""
         if isinstance(library, (bytes, bytearray, memoryview)):
@@ -208,11 +244,13 @@ class RPCSession:
                 raise InputError(f"cannot read '{path}': {exc.strerror or exc}") from None
             label = name or os.path.basename(path)
         label = label[:256]
-        reply = self.request({"cmd": "upload", "name": label}, data)
+        reply = self.request({"cmd": "upload", "name": label}, data, timeout)
         return RemoteModule(self, reply.header, label)
 
     def close(self) -> None:
         """End the session (the server unloads its modules and deletes its uploads)."""
+        if self.sock.fileno() < 0:
+            return
         try:
             with contextlib.suppress(RPCError, OSError):
                 write_frame(self.sock, {"cmd": "close"}, timeout=2.0)

@@ -126,3 +126,23 @@ def test_connection_refused_is_typed():
         port = srv.port
     with pytest.raises(RPCError, match="cannot connect"):
         connect("127.0.0.1", port, timeout=2)
+
+
+def test_idle_session_is_ended_and_the_tuner_reconnects():
+    import time
+
+    from conftest import FAST_LIMITS
+
+    from xtvm.autotune.rpc_runner import RPCRunExecutor
+    from xtvm.rpc.protocol import Limits
+
+    limits = Limits(**{**FAST_LIMITS.__dict__, "idle_timeout": 0.3})
+    with RPCServer(fast_config(limits=limits)).start() as srv:
+        sess = connect("127.0.0.1", srv.port)
+        time.sleep(0.6)
+        assert not sess.alive()
+        with pytest.raises(RPCError, match="ended the session"):
+            sess.info()
+        with RPCRunExecutor(f"127.0.0.1:{srv.port}") as ex:
+            time.sleep(0.6)
+            assert ex.info()["machine"]  # a new session behind the scenes

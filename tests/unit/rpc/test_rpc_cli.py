@@ -1,0 +1,59 @@
+"""``xtvm run --rpc`` and ``xtvm rpc server`` on the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import xtvm.runtime
+from xtvm.cli.main import main
+
+
+def test_run_rpc_prints_and_saves_the_local_outputs(server, tiny_library, tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    feeds = {k: rng.standard_normal((2, 8)).astype(np.float32) for k in ("x", "w")}
+    np.savez(tmp_path / "in.npz", **feeds)
+    argv = ["run", str(tiny_library), "--rpc", f"127.0.0.1:{server.port}", "--inputs",
+            str(tmp_path / "in.npz"), "--outputs", str(tmp_path / "out.npz"), "--print-time",
+            "--repeat", "3"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"running on 127.0.0.1:{server.port}" in out
+    assert "y: float32[2, 8]" in out and "Execution time summary over 3 runs" in out
+    with np.load(tmp_path / "out.npz") as got:
+        np.testing.assert_array_equal(got["y"], xtvm.runtime.load(tiny_library).run(feeds)[0])
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--rpc", "127.0.0.1:1"], "cannot connect"),
+        (["--rpc", "nohost"], None),  # parsed as port 9090; connection refused or unresolved
+        (["--rpc", "host:port"], "bad RPC address"),
+        (["--rpc", "127.0.0.1:9", "--profile"], "--profile is not available"),
+    ],
+)
+def test_run_rpc_errors_are_one_line(tiny_library, capsys, argv, message):
+    assert main(["run", str(tiny_library), *argv]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
+    if message:
+        assert message in err
+
+
+def test_run_rpc_refuses_an_onnx_model(server, capsys):
+    assert main(["run", "m.onnx", "--rpc", f"127.0.0.1:{server.port}"]) == 1
+    assert "compile" in capsys.readouterr().err
+
+
+def test_server_refuses_a_public_address_without_a_key():
+    env = {"PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "xtvm.cli.main", "rpc", "server", "--host", "0.0.0.0"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: refusing to bind 0.0.0.0")
