@@ -15,6 +15,7 @@ from xtvm.errors import ModelError
 from xtvm.runtime.c_runtime import c_runtime_dir, c_runtime_sources
 from xtvm.runtime.cpu_features import check_cpu_features
 from xtvm.runtime.elf import check_loadable
+from xtvm.runtime.metadata import check_metadata
 from xtvm.runtime.module import ENTRY_TYPE, NUM_THREADS_SYMBOL, Module, aligned_empty
 from xtvm.runtime.package import ExtractedPackage, extract_package, is_package
 from xtvm.runtime.profile import CALLS_SYMBOL, NS_SYMBOL, ProfileReport, ProfileRow
@@ -74,11 +75,10 @@ def _load_library(full: str, path: str, package: ExtractedPackage | None = None)
         metadata = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"cannot load '{path}': corrupt {METADATA_SYMBOL}: {exc}") from None
-    if not isinstance(metadata, dict) or "inputs" not in metadata or "outputs" not in metadata:
-        raise ModelError(f"cannot load '{path}': {METADATA_SYMBOL} lacks inputs/outputs")
+    check_metadata(metadata, path, METADATA_SYMBOL)  # a bad signature: an error now, not at run
     check_cpu_features(metadata, path)  # nothing of the library has run yet
     if package is not None:
-        package.check_metadata(metadata, path)
+        package.check_matches(metadata, path)
     threads_addr = _symbol_address(lib, NUM_THREADS_SYMBOL)  # None: no parallel loops
     ns_addr, calls_addr = _symbol_address(lib, NS_SYMBOL), _symbol_address(lib, CALLS_SYMBOL)
     module = Module(

@@ -58,7 +58,7 @@ class ExtractedPackage:
     metadata: dict[str, Any]
     has_relay: bool
 
-    def check_metadata(self, embedded: dict[str, Any], shown: str) -> None:
+    def check_matches(self, embedded: dict[str, Any], shown: str) -> None:
         """Refuse a package whose ``metadata.json`` disagrees with its library's."""
         if _normalized(embedded) != _normalized(self.metadata):
             raise ModelError(
