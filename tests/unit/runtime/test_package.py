@@ -174,6 +174,23 @@ def test_library_for_missing_features_is_refused(
         xtvm.runtime.load(path)
 
 
+@pytest.mark.skipif(xtvm.runtime.elf.host_arch() != "x86_64", reason="x86-64 features")
+def test_library_for_a_cpu_with_features_this_one_lacks_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-mcpu=skylake-avx512`` without ``-mattr``: the features come from the CPU name."""
+    have = cpu_features.host_features("x86_64") or frozenset()
+    if "avx512f" in have:
+        monkeypatch.setattr(cpu_features, "host_features", lambda arch: have - {"avx512f"})
+    lib = xtvm.build(xtvm.from_onnx(_model()), target="llvm -mcpu=skylake-avx512")
+    assert lib.metadata["target"]["cpu"] == "skylake-avx512"
+    with pytest.raises(ForeignTargetError, match=r"\+avx512f"):
+        lib(X)
+    path = lib.export_library(tmp_path / "m.so")
+    with pytest.raises(IncompatibleLibraryError, match=r"\+avx512f.*\(target cpu skylake-avx512\)"):
+        xtvm.runtime.load(path)
+
+
 def test_large_weights_are_elided_from_the_relay_source() -> None:
     from xtvm.driver.package import ELIDE_HEX_CHARS, elide_weights
 
