@@ -146,3 +146,18 @@ def test_idle_session_is_ended_and_the_tuner_reconnects():
         with RPCRunExecutor(f"127.0.0.1:{srv.port}") as ex:
             time.sleep(0.6)
             assert ex.info()["machine"]  # a new session behind the scenes
+
+
+def test_server_side_needs_no_compiler():
+    """A board has numpy and xtvm's runtime only: the server, the session process and
+    'xtvm rpc server' import neither xdsl nor llvmlite."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, xtvm.rpc.server, xtvm.rpc.session, xtvm.cli.main, xtvm.rpc;"
+        "bad = [m for m in ('xdsl', 'llvmlite') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
