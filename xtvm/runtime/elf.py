@@ -8,7 +8,6 @@ dlopen of a foreign library fails with messages like "wrong ELF class: ELFCLASS3
 from __future__ import annotations
 
 import os
-import platform
 import struct
 import sys
 from dataclasses import dataclass
@@ -81,7 +80,12 @@ def parse_elf_header(data: bytes) -> ElfHeader | None:
 
 def host_arch() -> str:
     """This machine's architecture name, spelled as in ``ElfHeader.arch``."""
-    name = platform.machine().lower()
+    if hasattr(os, "uname"):
+        name = os.uname().machine.lower()  # what platform.machine() reads, without its import
+    else:
+        import platform
+
+        name = platform.machine().lower()
     name = "arm" if name.startswith("armv") else _HOST_ALIASES.get(name, name)
     if name == "x86_64" and sys.maxsize < 2**32:
         return "i386"  # a 32-bit Python on a 64-bit kernel loads 32-bit libraries

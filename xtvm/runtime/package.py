@@ -16,13 +16,15 @@ import json
 import os
 import posixpath
 import shutil
-import tarfile
 import tempfile
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xtvm.errors import ModelError
+
+if TYPE_CHECKING:
+    import tarfile  # imported when a package is read: .so loads do not pay for it
 
 LIBRARY_MEMBER = "mod.so"
 METADATA_MEMBER = "metadata.json"
@@ -186,6 +188,8 @@ def _parse_metadata(data: bytes, shown: str) -> dict[str, Any]:
 def extract_package(path: str, shown: str | None = None) -> ExtractedPackage:
     """Check the package at ``path`` and copy its library out; a ModelError names what is
     wrong (``shown``: the name used in messages, default ``path``)."""
+    import tarfile
+
     shown = path if shown is None else shown
     folder = tempfile.mkdtemp(prefix="xtvm-package-")  # mode 0700, a fresh name
     try:
