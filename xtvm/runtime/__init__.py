@@ -62,6 +62,8 @@ def _load_library(full: str, path: str, package: ExtractedPackage | None = None)
         lib = ctypes.CDLL(full)
     except OSError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "dlopen failed"
+        if package is not None and "map segment" in first:  # a noexec temporary folder
+            first += f" (copied to {package.folder}: point TMPDIR at a folder allowing exec)"
         raise ModelError(f"cannot load '{path}': {first}") from None
     try:
         meta_char = ctypes.c_char.in_dll(lib, METADATA_SYMBOL)
