@@ -144,7 +144,10 @@ def open_tuning_executor(args: argparse.Namespace) -> Any:
     info = executor.info()
     if args.target == "llvm":
         args.target = target_for(info)
-    shown = args.target if len(args.target) <= 100 else args.target[:97] + "..."
+    from xtvm.backends.llvm import Target
+
+    same = args.target == str(Target.host())
+    shown = "llvm (this machine's CPU, which the server shares)" if same else args.target
     print(
         f"measuring on {executor.session.address} ({info.get('triple')}, "
         f"{info.get('cpus')} cpus); target {shown}",
