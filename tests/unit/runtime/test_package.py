@@ -252,3 +252,16 @@ def test_library_copy_falls_back_to_python(package: Path, monkeypatch: pytest.Mo
     assert len(calls) == 2
     monkeypatch.delattr(os, "copy_file_range")
     np.testing.assert_allclose(xtvm.runtime.load(package)(X), _reference(X), rtol=1e-5, atol=1e-6)
+
+
+def test_noexec_temporary_folder_gets_a_hint(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctypes
+
+    def noexec(path: str) -> None:
+        raise OSError(f"{path}: failed to map segment from shared object")
+
+    monkeypatch.setattr(ctypes, "CDLL", noexec)
+    with pytest.raises(ModelError, match="point TMPDIR at a folder allowing exec"):
+        xtvm.runtime.load(package)
