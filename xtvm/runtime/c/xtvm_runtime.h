@@ -7,8 +7,9 @@
  * model is described by its metadata (input/output names, dtypes, shapes, the scratch
  * size, the target CPU), which the runtime parses and checks before anything runs.
  *
- * Build: C99, libc + libm (+ libdl for xtvm_model_open on glibc < 2.34):
- *   cc -O2 -c xtvm_runtime.c xtvm_json.c
+ * Build: C99 and libc (+ libdl for xtvm_model_open on glibc < 2.34); the model needs libm
+ * and, with parallel loops, libgomp:
+ *   cc -std=c99 -O2 -c xtvm_runtime.c xtvm_metadata.c xtvm_json.c xtvm_cpu.c
  * Define XTVM_RUNTIME_NO_DLOPEN to leave out dynamic loading (static bundles do).
  *
  * Conventions: functions returning int return XTVM_OK (0) or an XtvmStatus code and leave
