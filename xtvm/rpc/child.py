@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from xtvm.errors import RPCError
+from xtvm.rpc.auth import KEY_ENV
 from xtvm.rpc.protocol import (
     Frame,
     Limits,
@@ -54,6 +55,7 @@ class SessionProcess:
     def __init__(self, workdir: str, max_reply: int):
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
+        env.pop(KEY_ENV, None)  # the models it runs have no business with the key
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
         )

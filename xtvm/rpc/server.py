@@ -41,6 +41,7 @@ from xtvm.rpc.protocol import (
     read_frame,
     write_frame,
 )
+from xtvm.rpc.session import MAX_MODULES
 
 MAX_LABEL = 256
 TAR_MAGIC_OFFSET = 257  # "ustar" in a tar header: the upload is a .tar package
@@ -57,6 +58,7 @@ class ServerConfig:
     max_sessions: int = 4
     request_timeout: float = 60.0  # seconds a load/run/time may take before its kill
     handshake_timeout: float = 10.0  # seconds to say hello and authenticate
+    max_handshakes: int = 16  # connections authenticating at once (beyond: closed)
     auth_failure_delay: float = 0.5  # seconds before refusing a wrong key (slows guessing)
 
 
@@ -92,6 +94,7 @@ class RPCServer:
         self.root = tempfile.mkdtemp(prefix="xtvm-rpc-")  # 0700: ours alone
         self.machine = describe_machine()
         self._slots = threading.BoundedSemaphore(config.max_sessions)
+        self._handshakes = threading.BoundedSemaphore(config.max_handshakes)
         self._closed = threading.Event()
         self._sessions: set[ServerSession] = set()
         self._lock = threading.Lock()
@@ -138,14 +141,34 @@ class RPCServer:
         self.close()
 
     def _serve_connection(self, conn: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if not self._slots.acquire(blocking=False):
-            msg = f"server busy: {self.config.max_sessions} sessions are open; try again later"
-            with contextlib.suppress(XTVMError, OSError):
+        """Handshake (at most ``max_handshakes`` at once, so unauthenticated peers cannot
+        hold the session slots), then a session if a slot is free."""
+        try:
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if not self._handshakes.acquire(blocking=False):
+                return
+            try:
+                welcome = handshake(conn, self.config)
+            finally:
+                self._handshakes.release()
+            if welcome is None:
+                return
+            if not self._slots.acquire(blocking=False):
+                msg = f"server busy: {self.config.max_sessions} sessions are open; try later"
                 write_frame(conn, error_header("RPCError", msg), timeout=2.0)
+                return
+            try:
+                write_frame(conn, welcome)
+                self._run_session(conn)
+            finally:
+                self._slots.release()
+        except XTVMError:
+            return  # the client vanished, stalled or failed to authenticate
+        finally:
             conn.close()
-            return
+
+    def _run_session(self, conn: socket.socket) -> None:
         session = ServerSession(self, conn)
         with self._lock:
             self._sessions.add(session)
@@ -155,27 +178,62 @@ class RPCServer:
             with self._lock:
                 self._sessions.discard(session)
             session.cleanup()
-            self._slots.release()
+
+
+def handshake(conn: socket.socket, config: ServerConfig) -> dict[str, Any] | None:
+    """Say hello and check the client's proof of the key; the reply that admits it, or
+    None once it was refused (and told why)."""
+    key = config.key
+    nonce = auth.new_nonce()
+    hello = {
+        "hello": "xtvm-rpc",
+        "protocol": PROTOCOL_VERSION,
+        "auth": "hmac-sha256" if key else "none",
+        "nonce": nonce,
+    }
+    write_frame(conn, hello, timeout=config.handshake_timeout)
+    limits = Limits(max_header=4096, max_payload=0, frame_timeout=config.handshake_timeout)
+    head = read_frame(conn, limits, idle_timeout=config.handshake_timeout).header
+    if head.get("cmd") != "auth" or head.get("protocol") != PROTOCOL_VERSION:
+        why = f"expected an 'auth' request of protocol {PROTOCOL_VERSION}"
+        write_frame(conn, error_header("RPCError", why), timeout=config.handshake_timeout)
+        return None
+    if key is None:
+        return {"status": "ok", "mac": None}
+    client_nonce = head.get("nonce")
+    if not auth.is_nonce(client_nonce) or not auth.same(
+        auth.client_proof(key, nonce), head.get("mac")
+    ):
+        time.sleep(config.auth_failure_delay)
+        refusal = error_header("RPCError", "authentication failed: wrong key")
+        write_frame(conn, refusal, timeout=config.handshake_timeout)
+        return None
+    return {"status": "ok", "mac": auth.server_proof(key, client_nonce, nonce)}
 
 
 class ServerSession:
-    """One client connection: handshake, then requests until close, error or timeout."""
+    """One authenticated connection: requests until close, a bad frame or a timeout."""
 
     def __init__(self, server: RPCServer, conn: socket.socket):
         self.server = server
         self.config = server.config
         self.conn = conn
-        self.dir = tempfile.mkdtemp(prefix="session-", dir=server.root)
+        self._dir: str | None = None  # made on the first upload
         self.child: SessionProcess | None = None
         self.modules: dict[int, int] = {}  # the client's module id -> the child's
         self.lost: set[int] = set()  # ids whose child crashed or was killed
         self._next_id = 1
         self._uploads = 0
 
+    @property
+    def dir(self) -> str:
+        """This session's private folder (uploads, the child's working directory)."""
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="session-", dir=self.server.root)
+        return self._dir
+
     def serve(self) -> None:
         try:
-            if not self._handshake():
-                return
             while True:
                 try:
                     frame = read_frame(self.conn, self.config.limits)
@@ -196,42 +254,6 @@ class ServerSession:
                 write_frame(self.conn, reply, payload)
         except XTVMError:
             return  # the client vanished or stopped reading: nothing to tell it
-        finally:
-            self.conn.close()
-
-    def _handshake(self) -> bool:
-        key = self.config.key
-        nonce = auth.new_nonce()
-        hello = {
-            "hello": "xtvm-rpc",
-            "protocol": PROTOCOL_VERSION,
-            "auth": "hmac-sha256" if key else "none",
-            "nonce": nonce,
-        }
-        write_frame(self.conn, hello, timeout=self.config.handshake_timeout)
-        limits = Limits(max_header=4096, max_payload=0, frame_timeout=self.config.handshake_timeout)
-        frame = read_frame(self.conn, limits, idle_timeout=self.config.handshake_timeout)
-        head = frame.header
-        if head.get("cmd") != "auth" or head.get("protocol") != PROTOCOL_VERSION:
-            write_frame(
-                self.conn,
-                error_header(
-                    "RPCError", f"expected an 'auth' request of protocol {PROTOCOL_VERSION}"
-                ),
-            )
-            return False
-        if key is None:
-            write_frame(self.conn, {"status": "ok", "mac": None})
-            return True
-        client_nonce = head.get("nonce")
-        if not auth.is_nonce(client_nonce) or not auth.same(
-            auth.client_proof(key, nonce), head.get("mac")
-        ):
-            time.sleep(self.config.auth_failure_delay)
-            write_frame(self.conn, error_header("RPCError", "authentication failed: wrong key"))
-            return False
-        write_frame(self.conn, {"status": "ok", "mac": auth.server_proof(key, client_nonce, nonce)})
-        return True
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -255,7 +277,7 @@ class ServerSession:
                 "max_payload": lim.max_payload,
                 "max_header": lim.max_header,
                 "request_timeout": self.config.request_timeout,
-                "max_modules": 64,
+                "max_modules": MAX_MODULES,
             },
         }
 
@@ -348,7 +370,8 @@ class ServerSession:
         if self.child is not None:
             self.child.close()
             self.child = None
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def _relay_error(reply: dict[str, Any]) -> dict[str, Any]:

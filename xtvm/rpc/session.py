@@ -34,6 +34,7 @@ from xtvm.rpc.protocol import (
 
 # the parent is trusted and already bounded the request: no limits of its own here
 _PARENT_LIMITS = Limits(max_header=64 << 20, max_payload=1 << 40, frame_timeout=3600.0)
+MAX_MODULES = 64  # loaded at once in one session
 MAX_REPEAT = 10_000
 MAX_NUMBER = 1_000_000
 
@@ -41,7 +42,7 @@ MAX_NUMBER = 1_000_000
 class Session:
     """The modules loaded in this session, by the ids handed to the client."""
 
-    def __init__(self, max_modules: int = 64):
+    def __init__(self, max_modules: int = MAX_MODULES):
         self.modules: dict[int, Any] = {}
         self.max_modules = max_modules
         self._next = 1

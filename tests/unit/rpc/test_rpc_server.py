@@ -161,3 +161,16 @@ def test_server_side_needs_no_compiler():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_unauthenticated_connections_hold_no_session_slot():
+    import socket
+
+    with RPCServer(fast_config(max_sessions=1)).start() as srv:
+        idle = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(5)]
+        try:
+            with connect("127.0.0.1", srv.port) as sess:  # the one slot is still free
+                assert sess.info()
+        finally:
+            for s in idle:
+                s.close()
