@@ -90,7 +90,23 @@ def _public_api() -> list[str]:
         return sorted(set(_API_FUNCTION.findall(f.read())))
 
 
-def _descriptor_source(name: str, threads: bool) -> str:
+def _metadata_size(nm: str, obj_path: str) -> int:
+    """Bytes of ``xtvm_metadata`` before its NUL, from the object's symbol table (0 when
+    ``nm`` does not say: the runtime then bounds the string by its own limit)."""
+    try:
+        proc = subprocess.run(
+            [nm, "-S", "--defined-only", obj_path], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    for line in proc.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 4 and fields[3] == "xtvm_metadata":
+            return max(int(fields[1], 16) - 1, 0)
+    return 0
+
+
+def _descriptor_source(name: str, threads: bool, metadata_size: int) -> str:
     threads_decl = "extern int32_t xtvm_num_threads;\n" if threads else ""
     return (
         f'#include "{HEADER}"\n'
@@ -98,7 +114,8 @@ def _descriptor_source(name: str, threads: bool) -> str:
         "extern const char xtvm_metadata[];\n"
         f"{threads_decl}"
         f'const XtvmBundle xtvm_bundle_{name} = {{XTVM_BUNDLE_ABI_VERSION, "{name}", '
-        f"xtvm_main, xtvm_metadata, 0, {'&xtvm_num_threads' if threads else 'NULL'}}};\n"
+        f"xtvm_main, xtvm_metadata, {metadata_size}u, "
+        f"{'&xtvm_num_threads' if threads else 'NULL'}}};\n"
     )
 
 
@@ -130,6 +147,7 @@ def export_bundle(
         raise CompileError(f"cannot create the bundle folder '{folder}': {exc.strerror}") from None
     toolchain = require_toolchain(target, "make a bundle")
     objcopy, ar = _binutil(toolchain, "objcopy", target), _binutil(toolchain, "ar", target)
+    nm = _binutil(toolchain, "nm", target)
     hint = link_hint(toolchain, target)
     cflags = ("-std=c99", "-O2", "-fPIC", "-DXTVM_RUNTIME_NO_DLOPEN", f"-I{c_runtime_dir()}")
     with tempfile.TemporaryDirectory(prefix="xtvm-bundle-") as tmp:
@@ -140,7 +158,8 @@ def export_bundle(
         with open(path("model.o"), "wb") as f:
             f.write(obj)
         with open(path("descriptor.c"), "w", encoding="utf-8") as f:
-            f.write(_descriptor_source(name, b"xtvm_num_threads" in obj))
+            size = _metadata_size(nm, path("model.o"))
+            f.write(_descriptor_source(name, b"xtvm_num_threads" in obj, size))
         compile_c = [*cflags, "-c", path("descriptor.c"), "-o", path("descriptor.o")]
         run_linker(toolchain.command(*compile_c), "compiling the bundle descriptor", hint)
         join = ["-r", "-nostdlib", "-o", path("joined.o"), path("model.o"), path("descriptor.o")]
