@@ -494,3 +494,28 @@ def test_correct_request_after_all(server, tiny_library):
     with connect("127.0.0.1", server.port) as sess:
         (out,) = sess.upload(tiny_library).run(feeds)
     np.testing.assert_array_equal(out, xtvm.runtime.load(tiny_library).run(feeds)[0])
+
+
+def test_library_for_another_cpu_is_refused_before_it_runs(server, tmp_path):
+    """An aarch64 library uploaded to this (x86_64) server: a typed refusal, no crash."""
+    import platform
+    import shutil
+    import subprocess
+
+    from xtvm.errors import IncompatibleLibraryError
+
+    cc = shutil.which("aarch64-linux-gnu-gcc")
+    if cc is None or platform.machine() == "aarch64":
+        pytest.skip("needs an x86_64 host with aarch64-linux-gnu-gcc (gcc-aarch64-linux-gnu)")
+    src = tmp_path / "arm.c"
+    meta = json.dumps({**SIGNATURE, "target": {"triple": "aarch64-linux-gnu", "cpu": "generic"}})
+    src.write_text(
+        f"const char xtvm_metadata[] = {json.dumps(meta)};\n"
+        "int xtvm_main(void **a, void *w) { return 0; }\n"
+    )
+    lib = tmp_path / "arm.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
+    with connect("127.0.0.1", server.port) as sess:
+        with pytest.raises(IncompatibleLibraryError, match="aarch64"):
+            sess.upload(lib)
+        assert sess.info()["machine"]  # the same session goes on
