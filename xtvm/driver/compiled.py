@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xtvm.errors import XTVMError
 from xtvm.runtime import Module, ProfileReport
+
+if TYPE_CHECKING:
+    from xtvm.backends.llvm.bundle import Bundle
 
 SOURCE_LEVELS = ("relay", "te", "tir", "llvm", "ll", "asm")
 
@@ -146,7 +149,7 @@ class CompiledModule:
         code = self._object_code if self._object_code is not None else self.ir_module
         return export_library(code, self.target, self.metadata, path)
 
-    def export_bundle(self, folder: str | os.PathLike[str], name: str = "model") -> Any:
+    def export_bundle(self, folder: str | os.PathLike[str], name: str = "model") -> Bundle:
         """Write a static bundle into ``folder`` for linking into a C program with no
         dynamic loading: ``lib<name>.a``, ``<name>.h`` and ``xtvm_runtime.h``
         (:mod:`xtvm.backends.llvm.bundle`). Returns a ``Bundle`` whose ``link_line`` says
