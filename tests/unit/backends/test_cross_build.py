@@ -70,7 +70,13 @@ def test_foreign_build_refuses_to_run(builds, arch):
     lib = builds[arch]
     assert lib.input_info[0]["shape"] == (1, 3, 8, 8)
     x = np.zeros((1, 3, 8, 8), np.float32)
-    for call in (lambda: lib(x), lambda: lib.run([x]), lambda: lib.benchmark([x], repeat=1)):
+    calls = (
+        lambda: lib(x),
+        lambda: lib.run([x]),
+        lambda: lib.benchmark([x], repeat=1),
+        lambda: lib.profile([x], repeat=1),
+    )
+    for call in calls:
         with pytest.raises(ForeignTargetError) as err:
             call()
         assert lib.target.triple in str(err.value) and "\n" not in str(err.value)

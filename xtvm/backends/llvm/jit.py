@@ -353,11 +353,14 @@ class ForeignModule(Module):
             )
         return ForeignTargetError(
             f"this module was compiled for {self.target.triple}, not for this machine: "
-            "export it (export_library) and run it there, e.g. with `xtvm run --rpc` "
-            "or the C API"
+            "export it (export_library) and run it there, e.g. over RPC (`xtvm run --rpc`, "
+            "`xtvm tune --rpc`) or with the C API"
         )
 
     def _bind(self, inputs: Any) -> list[Any]:
+        raise self._refuse()
+
+    def profile(self, inputs: Any, repeat: int = 10, warmup: int = 1) -> Any:
         raise self._refuse()
 
     def _invoke(self, arrays: list[Any]) -> list[Any]:
