@@ -148,7 +148,14 @@ int xtvm_model_open(const char *path, XtvmModel **out, char *err, size_t err_siz
     if (!probe)
         return xtvm_set_error(err, err_size, XTVM_ERR_NOT_FOUND, "cannot open '%.150s': no such "
                               "file or not readable", path);
-    fclose(probe);
+    {
+        char head[262];
+        size_t got = fread(head, 1, sizeof head, probe);
+        fclose(probe);
+        if (got == sizeof head && memcmp(head + 257, "ustar", 5) == 0)
+            return xtvm_set_error(err, err_size, XTVM_ERR_NOT_XTVM,
+                                  "'%.150s' is a package (tar): open the mod.so inside it", path);
+    }
     m = (XtvmModel *)calloc(1, sizeof *m);
     if (!m) return xtvm_set_error(err, err_size, XTVM_ERR_NO_MEMORY, "out of memory");
     /* a path without '/' would be searched for in the library path: make it relative */

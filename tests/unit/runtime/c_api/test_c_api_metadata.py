@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import json
 import random
+import tarfile
 from typing import Any
 
 import pytest
@@ -304,6 +305,10 @@ def test_open_errors(c_runtime: ctypes.CDLL, tmp_path) -> None:
     (tmp_path / "text.so").write_text("not a library")
     rc, err = open_(str(tmp_path / "text.so"))
     assert rc == NOT_XTVM and "cannot load" in err
+    with tarfile.open(tmp_path / "model.tar", "w") as tar:
+        tar.add(tmp_path / "text.so", arcname="mod.so")
+    rc, err = open_(str(tmp_path / "model.tar"))
+    assert rc == NOT_XTVM and "is a package (tar)" in err
     rc, err = open_(lib._name)  # a real library, but not a model
     assert rc == NOT_XTVM and "not an xtvm library" in err
     assert lib.xtvm_status_string(UNSUPPORTED_CPU) == b"unsupported CPU"
