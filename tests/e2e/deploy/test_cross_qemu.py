@@ -99,7 +99,10 @@ def _installed() -> bool:
     """Run the install script once, when it can work (root, apt-get)."""
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         return False
-    proc = subprocess.run(["sh", str(INSTALL)], capture_output=True, text=True, timeout=900)
+    try:
+        proc = subprocess.run(["sh", str(INSTALL)], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
     return proc.returncode == 0
 
 
