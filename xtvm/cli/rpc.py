@@ -7,6 +7,7 @@ a library remotely without building anything.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -53,6 +54,9 @@ def cmd_rpc_server(args: argparse.Namespace) -> int:
         request_timeout=args.timeout,
     )
     server = RPCServer(config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+    )
     m = server.machine
     print(
         f"xtvm rpc server on {server.host}:{server.port} ({m['triple']}, {m['cpus']} cpus), "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import secrets
 import shutil
@@ -43,6 +44,7 @@ from xtvm.rpc.protocol import (
 )
 from xtvm.rpc.session import MAX_MODULES
 
+log = logging.getLogger("xtvm.rpc")
 MAX_LABEL = 256
 TAR_MAGIC_OFFSET = 257  # "ustar" in a tar header: the upload is a .tar package
 
@@ -111,7 +113,10 @@ class RPCServer:
                 time.sleep(0.05)  # EMFILE and friends: do not spin
                 continue
             threading.Thread(
-                target=self._serve_connection, args=(conn,), name=f"xtvm-rpc {peer}", daemon=True
+                target=self._serve_connection,
+                args=(conn, f"{peer[0]}:{peer[1]}"),
+                name=f"xtvm-rpc {peer}",
+                daemon=True,
             ).start()
 
     def start(self) -> RPCServer:
@@ -140,7 +145,7 @@ class RPCServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _serve_connection(self, conn: socket.socket) -> None:
+    def _serve_connection(self, conn: socket.socket, peer: str) -> None:
         """Handshake (at most ``max_handshakes`` at once, so unauthenticated peers cannot
         hold the session slots), then a session if a slot is free."""
         try:
@@ -153,18 +158,22 @@ class RPCServer:
             finally:
                 self._handshakes.release()
             if welcome is None:
+                log.warning("%s: refused (authentication)", peer)
                 return
             if not self._slots.acquire(blocking=False):
                 msg = f"server busy: {self.config.max_sessions} sessions are open; try later"
                 write_frame(conn, error_header("RPCError", msg), timeout=2.0)
+                log.warning("%s: refused (busy)", peer)
                 return
             try:
                 write_frame(conn, welcome)
+                log.info("%s: session started", peer)
                 self._run_session(conn)
+                log.info("%s: session ended", peer)
             finally:
                 self._slots.release()
-        except XTVMError:
-            return  # the client vanished, stalled or failed to authenticate
+        except XTVMError as exc:  # the client vanished, stalled or failed to authenticate
+            log.info("%s: connection ended: %s", peer, exc)
         finally:
             conn.close()
 
@@ -353,7 +362,8 @@ class ServerSession:
             self.child = SessionProcess(self.dir, self.config.limits.max_payload)
         try:
             return self.child.call(request, payload, timeout)
-        except RPCError:
+        except RPCError as exc:
+            log.warning("session process lost: %s", exc)
             self.child = None
             self.lost.update(self.modules)
             self.modules.clear()
