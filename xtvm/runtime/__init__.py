@@ -51,7 +51,8 @@ def load(path: str | os.PathLike[str]) -> Module:
     except BaseException:
         package.remove()
         raise
-    package.tie_to(module)
+    package.release(module)
+    module.library_path = full  # the library's copy is gone: name the package
     return module
 
 

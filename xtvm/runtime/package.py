@@ -7,7 +7,7 @@ so reading it never uses ``tarfile.extractall``: members are walked one header a
 (at most ``MAX_MEMBERS``), any absolute or ``..`` name, link, device or sparse member
 refuses the whole archive, sizes are bounded before a byte is read, and only the library
 and the metadata are copied out, as regular files under fixed names, into a private
-temporary folder (mode 0700) that lives as long as the loaded Module.
+temporary folder (mode 0700), removed as soon as the library is loaded.
 """
 
 from __future__ import annotations
@@ -68,9 +68,15 @@ class ExtractedPackage:
                 f"embedded in {LIBRARY_MEMBER} (a repacked or corrupt package)"
             )
 
-    def tie_to(self, owner: object) -> None:
-        """Delete the folder when ``owner`` (the loaded Module) is collected, or at exit."""
-        weakref.finalize(owner, shutil.rmtree, self.folder, True)
+    def release(self, owner: object) -> None:
+        """Delete the folder once its library is loaded into ``owner`` (the Module).
+
+        Right away where the system allows removing a mapped library (Linux, macOS: the
+        mapping stays), so a process that crashes or is killed leaves nothing behind; else
+        when ``owner`` is collected, or at exit."""
+        self.remove()
+        if os.path.exists(self.folder):
+            weakref.finalize(owner, shutil.rmtree, self.folder, True)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
