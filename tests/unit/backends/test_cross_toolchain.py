@@ -90,3 +90,25 @@ def test_host_keeps_the_system_compiler(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", os.devnull)
     with pytest.raises(CompileError, match="no C compiler found"):
         require_toolchain(None)
+
+
+def test_gomp_without_dev_link_falls_back_to_the_runtime(tmp_path, monkeypatch):
+    """A sysroot with libgomp.so.1 but no libgomp.so: -lgomp fails, -l:libgomp.so.1 links."""
+    from xtvm.backends.llvm.export import link_shared
+
+    log = tmp_path / "calls.txt"
+    fake = tmp_path / "aarch64-linux-gnu-gcc"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {log}\n'
+        'for a in "$@"; do [ "$a" = -lgomp ] && { echo "ld: cannot find -lgomp" >&2; exit 1; }; done\n'
+        'while [ "$1" != -o ]; do shift; done; : > "$2"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    out = tmp_path / "m.so"
+    link_shared(b"\x7fELF ... GOMP_parallel ...", str(out), ARM)
+    calls = log.read_text().splitlines()
+    assert out.exists() and len(calls) == 2
+    assert calls[0].endswith("-lm -lgomp") and calls[1].endswith("-lm -l:libgomp.so.1")

@@ -38,9 +38,20 @@ def link_shared(obj: bytes, out: str, target: Target | None = None) -> None:
         with open(obj_path, "wb") as f:
             f.write(obj)
         cmd = toolchain.command("-shared", "-o", out, obj_path, "-lm")
-        if b"GOMP_parallel" in obj:
-            cmd.append("-lgomp")  # parallel loops call into the OpenMP runtime
-        run_linker(cmd, f"linking '{out}'", link_hint(toolchain, target))
+        if b"GOMP_parallel" not in obj:
+            run_linker(cmd, f"linking '{out}'", link_hint(toolchain, target))
+            return
+        # parallel loops call into the OpenMP runtime
+        try:
+            run_linker([*cmd, "-lgomp"], f"linking '{out}'", link_hint(toolchain, target))
+        except CompileError as exc:
+            if "gomp" not in str(exc):
+                raise
+            # a sysroot with the runtime but no libgomp.so dev link (a bare cross sysroot)
+            try:
+                run_linker([*cmd, "-l:libgomp.so.1"], f"linking '{out}'")
+            except CompileError:
+                raise exc from None
 
 
 def export_library(
