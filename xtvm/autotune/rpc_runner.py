@@ -108,7 +108,7 @@ class RPCRunExecutor(cf.Executor):
                     mod.free()
             costs = [float(c) / 1e3 for c in timing["costs_ms"]]
             return MeasureResult(costs=costs, run_seconds=time.perf_counter() - start)
-        except (XTVMError, OSError) as exc:
+        except Exception as exc:  # any failure is the candidate's, recorded as its error
             if self.session is not None and self.session.sock.fileno() < 0:
                 self.session = None  # the connection broke: reconnect for the next one
             return MeasureResult(

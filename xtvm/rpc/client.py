@@ -55,12 +55,16 @@ class RemoteModule:
 
     def __init__(self, session: RPCSession, reply: dict[str, Any], label: str):
         self.session = session
-        self.id = int(reply["module"])
+        mod_id, inputs, outputs = reply.get("module"), reply.get("inputs"), reply.get("outputs")
+        if type(mod_id) is not int or not isinstance(inputs, list) or not isinstance(outputs, list):
+            raise RPCError(f"{session.address} answered the upload badly")
+        self.id = mod_id
         self.label = label
-        self.input_info = [_info(i) for i in reply.get("inputs", [])]
-        self.output_info = [_info(o) for o in reply.get("outputs", [])]
+        self.input_info = [_info(i) for i in inputs]
+        self.output_info = [_info(o) for o in outputs]
         self.profiling = reply.get("profiling") is True
-        self.workspace_bytes = int(reply.get("workspace_bytes", 0))
+        workspace = reply.get("workspace_bytes", 0)
+        self.workspace_bytes = workspace if type(workspace) is int else 0
 
     def _request(self, inputs: Mapping[str, Any] | Sequence[Any]) -> tuple[dict, list]:
         if isinstance(inputs, Mapping):
@@ -111,7 +115,16 @@ class RemoteModule:
         head["min_repeat_ms"] = float(min_repeat_ms)
         if num_threads is not None:
             head["num_threads"] = num_threads
-        return dict(self.session.request({"cmd": "time", **head}, bufs, timeout).header)
+        timing = dict(self.session.request({"cmd": "time", **head}, bufs, timeout).header)
+        costs = timing.get("costs_ms")
+        keys = ("median_ms", "mean_ms", "min_ms", "max_ms", "std_ms")
+        if (
+            not isinstance(costs, list)
+            or not costs
+            or not all(type(v) in (int, float) for v in [*costs, *(timing.get(k) for k in keys)])
+        ):
+            raise RPCError(f"{self.session.address} sent malformed timings")
+        return timing
 
     def free(self) -> None:
         """Unload it on the server."""
@@ -195,16 +208,27 @@ class RPCSession:
                 f"the server at {self.address} ended the session (idle past its limit?)"
             )
         if timeout is not None:
-            top = float(self.info().get("limits", {}).get("request_timeout", timeout))
+            self.info()
+            top = self._server_limit() or float(timeout)
             header = {**header, "timeout": max(0.001, min(float(timeout), top))}
+        # wait as long as the server may work on a request (it kills what runs longer)
+        wait = max(self.timeout, self._server_limit() + 10.0)
         try:
             write_frame(self.sock, header, payload, timeout=self.timeout)
-            frame = read_frame(self.sock, self.limits)
+            frame = read_frame(self.sock, self.limits, idle_timeout=wait)
         except RPCError:
             self.sock.close()  # the stream is out of step: nothing more can be said on it
             raise
         raise_for_error(frame.header)
         return frame
+
+    def _server_limit(self) -> float:
+        """The server's time limit per request as its info said (0 when not known)."""
+        limits = (self._info or {}).get("limits")
+        value = limits.get("request_timeout") if isinstance(limits, dict) else None
+        if type(value) in (int, float) and 0 < value <= 86400:
+            return float(value)
+        return 0.0
 
     def alive(self) -> bool:
         """Whether the connection is open and the server has said nothing unasked (between
@@ -266,13 +290,16 @@ class RPCSession:
 
 
 def _info(info: Any) -> dict[str, Any]:
-    if not isinstance(info, dict):
+    """One input's or output's description from the server, checked."""
+    shape = info.get("shape") if isinstance(info, dict) else None
+    if (
+        not isinstance(shape, list)
+        or not all(type(d) is int and d >= 0 for d in shape)
+        or not isinstance(info.get("name"), str)
+        or not isinstance(info.get("dtype"), str)
+    ):
         raise RPCError("the server described a module's signature badly")
-    return {
-        "name": str(info.get("name")),
-        "shape": tuple(int(d) for d in info.get("shape", ())),
-        "dtype": str(info.get("dtype")),
-    }
+    return {"name": info["name"], "shape": tuple(shape), "dtype": info["dtype"]}
 
 
 def connect(
