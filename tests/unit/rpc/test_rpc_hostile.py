@@ -20,7 +20,7 @@ from rpc_helpers import closed_after, exchange, frame_bytes, open_raw, open_sess
 
 import xtvm.runtime
 from xtvm.rpc import auth, connect
-from xtvm.rpc.protocol import MAGIC, PROTOCOL_VERSION
+from xtvm.rpc.protocol import MAGIC, PROTOCOL_VERSION, decode_arrays
 
 GOOD = np.arange(16, dtype=np.float32).reshape(2, 8)
 
@@ -369,15 +369,30 @@ def test_bad_request(live, header, payload):
     assert reply.header["error"] in ("RPCError", "InputError", "ModelError")
     assert isinstance(reply.header["message"], str) and "\n" not in reply.header["message"]
     assert not reply.payload
+    _still_runs(live)
+
+
+def _payload(w: np.ndarray) -> bytes:
+    return GOOD.tobytes() + w.tobytes()
+
+
+def _still_runs(live) -> None:
+    """The shared session still runs its model correctly (numpy's answer)."""
+    w = np.full_like(GOOD, 0.5)
+    request = {"cmd": "run", "module": 1, "arrays": OK_ARRAYS}
+    reply = exchange(live, frame_bytes(request, _payload(w)))
+    assert reply is not None and reply.header["status"] == "ok", reply and reply.header
+    got = np.frombuffer(bytes(reply.payload), np.float32).reshape(2, 8)
+    np.testing.assert_allclose(got, np.maximum(GOOD, 0) + GOOD * w, rtol=1e-6)
 
 
 def test_session_survives_bad_requests(live, tiny_library):
-    """The shared session still runs its model, with the local result, after every case."""
-    w = np.ones_like(GOOD) * 0.5
-    request = {"cmd": "run", "module": 1, "arrays": OK_ARRAYS}
-    reply = exchange(live, frame_bytes(request, GOOD.tobytes() + w.tobytes()))
-    assert reply is not None and reply.header["status"] == "ok", reply and reply.header
-    got = np.frombuffer(bytes(reply.payload), np.float32).reshape(2, 8)
+    """After the cases the shared session gives the local result bit for bit."""
+    w = np.full_like(GOOD, 0.5)
+    request = frame_bytes({"cmd": "run", "module": 1, "arrays": OK_ARRAYS}, _payload(w))
+    reply = exchange(live, request)
+    assert reply is not None and reply.header["status"] == "ok"
+    _names, (got,) = decode_arrays(reply.header["arrays"], reply.payload)
     np.testing.assert_array_equal(got, xtvm.runtime.load(tiny_library).run([GOOD, w])[0])
 
 
@@ -410,6 +425,7 @@ def test_garbage_library(live, data):
     assert reply is not None and reply.header["status"] == "error"
     assert reply.header["error"] in ("ModelError", "RPCError")
     assert not os.path.exists("/tmp/xtvm-rpc-pwned")
+    _still_runs(live)
 
 
 BAD_METADATA = {
