@@ -174,3 +174,41 @@ def test_unauthenticated_connections_hold_no_session_slot():
         finally:
             for s in idle:
                 s.close()
+
+
+def test_concurrent_sessions_get_their_own_answers(server, tiny_library):
+    import threading
+
+    local = xtvm.runtime.load(tiny_library)
+    failures: list[str] = []
+
+    def client(seed: int) -> None:
+        try:
+            with connect("127.0.0.1", server.port) as sess:
+                mod = sess.upload(tiny_library)
+                for k in range(10):
+                    feeds = _inputs(seed * 100 + k)
+                    (got,) = mod.run(feeds)
+                    np.testing.assert_array_equal(got, local.run(feeds)[0])
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(f"client {seed}: {exc}")
+
+    threads = [threading.Thread(target=client, args=(s,)) for s in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failures, failures
+
+
+def test_closing_the_server_ends_open_sessions(tiny_library):
+    import os
+
+    srv = RPCServer(fast_config()).start()
+    sess = connect("127.0.0.1", srv.port)
+    sess.upload(tiny_library)
+    root = srv.root
+    srv.close()
+    with pytest.raises(RPCError):
+        sess.info()
+    assert not os.path.exists(root)
