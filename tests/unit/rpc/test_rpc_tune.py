@@ -86,6 +86,13 @@ def test_target_for_this_machine(rpc_server):
         assert Target.from_string(target_for(ex.info())) == Target.host()
     foreign = {"triple": "aarch64-linux-gnu", "features": "+neon", "features_known": True}
     assert target_for(foreign) == "llvm -mtriple=aarch64-linux-gnu -mattr=+neon"
+    host = Target.host()
+    if host.arch == "x86_64":  # a server of our architecture with other features
+        for features, bits in (("+sse2,+sse4.2", 128), ("+avx,+avx2,+fma", 256)):
+            info = {"triple": "x86_64-pc-linux-gnu", "features": features, "features_known": True}
+            target = Target.from_string(target_for(info))
+            assert target.cpu == "generic" and target.triple == host.triple
+            assert target.vector_width_bits == bits
 
 
 def test_tune_tasks_over_rpc_writes_records(rpc_server, tmp_path):
