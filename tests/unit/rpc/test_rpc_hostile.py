@@ -406,7 +406,28 @@ def _tar_like() -> bytes:
     return bytes(block)
 
 
+def _tar(name: str, data: bytes = b"x", link: str | None = None) -> bytes:
+    """A tar archive of one member (a file, or a symlink to ``link``)."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        if link is not None:
+            info.type, info.linkname = tarfile.SYMTYPE, link
+            tar.addfile(info)
+        else:
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 GARBAGE = {
+    "tar-traversal": _tar("../../../../tmp/xtvm-rpc-pwned", b"owned"),
+    "tar-absolute": _tar("/tmp/xtvm-rpc-pwned", b"owned"),
+    "tar-symlink": _tar("model.so", link="/lib/x86_64-linux-gnu/libc.so.6"),
+    "tar-metadata-only": _tar("metadata.json", json.dumps(SIGNATURE).encode()),
     "random-bytes": np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
     "elf-magic-only": b"\x7fELF",
     "elf-header-zeros": b"\x7fELF\x02\x01\x01" + b"\0" * 1000,
