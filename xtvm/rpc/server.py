@@ -307,10 +307,10 @@ class ServerSession:
         path = os.path.join(
             self.dir, f"upload{self._uploads}-{secrets.token_hex(8)}{'.tar' if is_tar else '.so'}"
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
         try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload)
             reply = self._call({"cmd": "load", "path": path}, b"", self._timeout(head)).header
         finally:
             with contextlib.suppress(OSError):
