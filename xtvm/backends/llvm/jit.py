@@ -19,7 +19,6 @@ import ctypes.util
 import json
 import os
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -35,6 +34,7 @@ from xtvm.backends.llvm.codegen_pool import (
     prewarm,
     relocatable_linker,
 )
+from xtvm.backends.llvm.foreign import ForeignModule
 from xtvm.backends.llvm.partition import Parts, partition
 from xtvm.backends.llvm.target import Target, _init_llvm
 from xtvm.backends.llvm.translate import add_metadata_global
@@ -331,40 +331,6 @@ def _runtime_module(
         num_threads_address=found.get(NUM_THREADS_SYMBOL),
         profile_addresses=(ns, calls) if ns and calls else None,
     )
-
-
-class ForeignModule(Module):
-    """What a build for a foreign target holds in place of loaded code: the signature
-    (``input_info``, ``output_info``, ...) without an entry point. Running it raises
-    ``ForeignTargetError``: the object is exported and run on the target machine."""
-
-    def __init__(self, target: Target, metadata: dict[str, Any], missing: Sequence[str] = ()):
-        super().__init__(None, {**metadata, "workspace_bytes": 0})
-        self.metadata = dict(metadata)
-        self.target = target
-        self.missing = list(missing)  # host-architecture code needing features we lack
-
-    def _refuse(self) -> ForeignTargetError:
-        if self.missing:
-            return ForeignTargetError(
-                f"this module was compiled for CPU features this machine lacks: "
-                f"{','.join(self.missing)}; export it (export_library) and run it on a "
-                "machine that has them"
-            )
-        return ForeignTargetError(
-            f"this module was compiled for {self.target.triple}, not for this machine: "
-            "export it (export_library) and run it there, e.g. over RPC (`xtvm run --rpc`, "
-            "`xtvm tune --rpc`) or with the C API"
-        )
-
-    def _bind(self, inputs: Any) -> list[Any]:
-        raise self._refuse()
-
-    def profile(self, inputs: Any, repeat: int = 10, warmup: int = 1) -> Any:
-        raise self._refuse()
-
-    def _invoke(self, arrays: list[Any]) -> list[Any]:
-        raise self._refuse()
 
 
 def runtime_module_for(
