@@ -46,6 +46,7 @@ from xtvm.rpc.session import MAX_MODULES
 
 log = logging.getLogger("xtvm.rpc")
 MAX_LABEL = 256
+MIN_KEY_BYTES = 16  # guessing it at a few tries per second must be hopeless
 TAR_MAGIC_OFFSET = 257  # "ustar" in a tar header: the upload is a .tar package
 
 
@@ -82,6 +83,11 @@ class RPCServer:
             raise InputError(
                 f"refusing to bind {config.host}: anyone who can reach it could run code "
                 f"here; set a key (${auth.KEY_ENV} or --key) or bind 127.0.0.1"
+            )
+        if config.key is not None and len(config.key) < MIN_KEY_BYTES:
+            raise InputError(
+                f"the key must have at least {MIN_KEY_BYTES} bytes (make one with: "
+                "python -c 'import secrets; print(secrets.token_hex(16))')"
             )
         if config.max_sessions < 1:
             raise InputError("max_sessions must be >= 1")

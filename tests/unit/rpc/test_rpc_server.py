@@ -82,6 +82,11 @@ def test_client_with_key_refuses_a_keyless_server(server):
         connect("127.0.0.1", server.port, key=KEY)
 
 
+def test_short_keys_are_refused():
+    with pytest.raises(InputError, match="at least 16 bytes"):
+        RPCServer(fast_config(host="0.0.0.0", key=b"hunter2"))
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1"])
 def test_binding_beyond_loopback_needs_a_key(host):
     with pytest.raises(InputError, match="refusing to bind"):
