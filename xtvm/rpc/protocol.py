@@ -177,7 +177,7 @@ def encode_arrays(
         name = arr.dtype.name
         if name not in DTYPES:
             raise InputError(f"array {k}: dtype {name} cannot be sent (allowed: {sorted(DTYPES)})")
-        arr = np.ascontiguousarray(arr, dtype=_wire_dtype(name))
+        arr = np.asarray(arr, dtype=_wire_dtype(name), order="C")  # keeps 0-d arrays 0-d
         spec: dict[str, Any] = {"dtype": name, "shape": [int(d) for d in arr.shape]}
         if names is not None and names[k] is not None:
             spec["name"] = str(names[k])
