@@ -52,6 +52,7 @@ def cmd_rpc_server(args: argparse.Namespace) -> int:
         limits=limits,
         max_sessions=args.max_sessions,
         request_timeout=args.timeout,
+        session_memory_mb=max(0, args.session_memory_mb),
     )
     server = RPCServer(config)
     logging.basicConfig(
@@ -101,6 +102,13 @@ def add_rpc_parser(subparsers: Any) -> None:
     )
     s.add_argument(
         "--idle-timeout", type=_seconds, default=300.0, help="seconds a session may idle (300)"
+    )
+    s.add_argument(
+        "--session-memory-mb",
+        type=int,
+        default=0,
+        metavar="MB",
+        help="cap each session process's address space (default 0: no cap)",
     )
     s.set_defaults(func=cmd_rpc_server)
 

@@ -52,7 +52,7 @@ def _describe_exit(code: int | None) -> str:
 class SessionProcess:
     """A running ``xtvm.rpc.session`` child serving requests one at a time."""
 
-    def __init__(self, workdir: str, max_reply: int):
+    def __init__(self, workdir: str, max_reply: int, memory_mb: int = 0):
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         env.pop(KEY_ENV, None)  # the models it runs have no business with the key
@@ -61,7 +61,7 @@ class SessionProcess:
         )
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "xtvm.rpc.session", str(theirs.fileno())],
+                [sys.executable, "-m", "xtvm.rpc.session", str(theirs.fileno()), str(memory_mb)],
                 pass_fds=[theirs.fileno()],
                 cwd=workdir,
                 env=env,

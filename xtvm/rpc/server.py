@@ -62,6 +62,7 @@ class ServerConfig:
     request_timeout: float = 60.0  # seconds a load/run/time may take before its kill
     handshake_timeout: float = 10.0  # seconds to say hello and authenticate
     max_handshakes: int = 16  # connections authenticating at once (beyond: closed)
+    session_memory_mb: int = 0  # address-space cap of each session's process (0: none)
     auth_failure_delay: float = 0.5  # seconds before refusing a wrong key (slows guessing)
 
 
@@ -365,7 +366,9 @@ class ServerSession:
     def _call(self, request: dict[str, Any], payload: Any, timeout: float) -> Frame:
         """Send to the child (started on first use); a crash or timeout loses its modules."""
         if self.child is None:
-            self.child = SessionProcess(self.dir, self.config.limits.max_payload)
+            self.child = SessionProcess(
+                self.dir, self.config.limits.max_payload, self.config.session_memory_mb
+            )
         try:
             return self.child.call(request, payload, timeout)
         except RPCError as exc:

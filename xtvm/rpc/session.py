@@ -174,11 +174,28 @@ def serve(sock: socket.socket) -> None:
         write_frame(sock, reply, out)
 
 
+def _limit_memory(megabytes: int) -> None:
+    """Cap this process's address space, so a model that allocates without bound fails
+    here (MemoryError, or a crash the server reports) instead of starving the machine."""
+    import resource
+
+    limit = megabytes << 20
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or not argv[0].isdigit():
-        print("usage: python -m xtvm.rpc.session FD (started by the RPC server)", file=sys.stderr)
+    if len(argv) not in (1, 2) or not all(a.isdigit() for a in argv):
+        print(
+            "usage: python -m xtvm.rpc.session FD [MEMORY_MB] (started by the RPC server)",
+            file=sys.stderr,
+        )
         return 2
     sock = socket.socket(fileno=int(argv[0]))
+    if len(argv) == 2 and int(argv[1]) > 0:
+        _limit_memory(int(argv[1]))
     np.seterr(all="ignore")  # a model's inf/nan are its outputs, not warnings here
     try:
         serve(sock)

@@ -8,7 +8,7 @@ import pytest
 from conftest import fast_config
 
 import xtvm.runtime
-from xtvm.errors import RPCError
+from xtvm.errors import RPCError, XTVMError
 from xtvm.rpc import connect
 from xtvm.rpc.server import RPCServer
 
@@ -80,3 +80,19 @@ def test_server_serves_after_the_crashes(impatient_server, doubler):
 def test_doubler_reference(doubler):
     """The hand-written library does what the tests above expect, run locally."""
     np.testing.assert_array_equal(xtvm.runtime.load(doubler).run([X])[0], X * 2)
+
+
+def test_session_memory_cap(c_library, doubler):
+    """With a cap, a model that asks for more memory fails in its own process (here its
+    malloc returns NULL and it says so by its status); normal models still run."""
+    greedy = c_library(
+        "greedy",
+        "size_t n = (size_t)8 << 30; char *p = malloc(n); if (!p) return 7;"
+        " for (size_t i = 0; i < n; i += 4096) p[i] = 1; free(p);",
+    )
+    with RPCServer(fast_config(session_memory_mb=2048)).start() as srv:
+        with connect("127.0.0.1", srv.port) as sess:
+            with pytest.raises(XTVMError, match="status 7"):
+                sess.upload(greedy).run([X])
+            (out,) = sess.upload(doubler).run([X])
+    np.testing.assert_array_equal(out, X * 2)
