@@ -90,18 +90,36 @@ def add_rpc_parser(subparsers: Any) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=9090, help="port (default 9090; 0: any free)")
     s.add_argument("--key", help=KEY_HELP)
-    s.add_argument("--max-sessions", type=_count, default=4, help="concurrent sessions (4)")
     s.add_argument(
-        "--max-upload-mb", type=_count, default=256, help="largest upload or request (256 MiB)"
+        "--max-sessions", type=_count, default=4, metavar="N", help="concurrent sessions (4)"
     )
     s.add_argument(
-        "--timeout", type=_seconds, default=60.0, help="seconds a load/run/time may take (60)"
+        "--max-upload-mb",
+        type=_count,
+        default=256,
+        metavar="MB",
+        help="largest upload or request (256 MiB)",
     )
     s.add_argument(
-        "--read-timeout", type=_seconds, default=60.0, help="seconds to receive one message (60)"
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="seconds a load/run/time may take (60)",
     )
     s.add_argument(
-        "--idle-timeout", type=_seconds, default=300.0, help="seconds a session may idle (300)"
+        "--read-timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="seconds to receive one message (60)",
+    )
+    s.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="S",
+        help="seconds a session may idle (300)",
     )
     s.add_argument(
         "--session-memory-mb",
