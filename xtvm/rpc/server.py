@@ -94,7 +94,10 @@ class RPCServer:
             raise InputError("max_sessions must be >= 1")
         self.config = config
         try:
-            self._listener = socket.create_server((config.host, config.port), backlog=16)
+            family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+            self._listener = socket.create_server(
+                (config.host, config.port), family=family, backlog=16
+            )
         except (OSError, OverflowError) as exc:
             raise RPCError(
                 f"cannot listen on {config.host}:{config.port}: {getattr(exc, 'strerror', None) or exc}"

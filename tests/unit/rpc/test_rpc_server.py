@@ -217,3 +217,16 @@ def test_closing_the_server_ends_open_sessions(tiny_library):
     with pytest.raises(RPCError):
         sess.info()
     assert not os.path.exists(root)
+
+
+def test_ipv6_loopback():
+    import socket
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        srv = RPCServer(fast_config(host="::1")).start()
+    except RPCError as exc:
+        pytest.skip(f"cannot bind ::1 here: {exc}")
+    with srv, connect("::1", srv.port) as sess:
+        assert sess.info()["machine"]
