@@ -57,3 +57,25 @@ def test_server_refuses_a_public_address_without_a_key():
     )  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: refusing to bind 0.0.0.0")
+
+
+def test_tune_rpc_unreachable_server_is_one_line(tmp_path, capsys):
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [
+        helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])  # fmt: skip
+    onnx.save(helper.make_model(graph), tmp_path / "m.onnx")
+    argv = [
+        "tune",
+        str(tmp_path / "m.onnx"),
+        "-o",
+        str(tmp_path / "r.json"),
+        "--rpc",
+        "127.0.0.1:1",
+    ]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot connect to the RPC server at 127.0.0.1:1")
+    assert not (tmp_path / "r.json").exists()
