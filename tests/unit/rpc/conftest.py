@@ -107,3 +107,17 @@ def c_library(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         return out
 
     return make
+
+
+@pytest.fixture(scope="module")
+def live(server, tiny_library):
+    """One session with the tiny model uploaded (its id is 1), shared by a file's cases."""
+    from rpc_helpers import exchange, frame_bytes, open_session
+
+    sock = open_session(server.port)
+    reply = exchange(
+        sock, frame_bytes({"cmd": "upload", "name": "tiny"}, tiny_library.read_bytes())
+    )
+    assert reply is not None and reply.header["status"] == "ok" and reply.header["module"] == 1
+    yield sock
+    sock.close()

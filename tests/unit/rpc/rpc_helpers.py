@@ -7,6 +7,8 @@ import socket
 import struct
 from typing import Any
 
+import numpy as np
+
 from xtvm.rpc import auth
 from xtvm.rpc.protocol import MAGIC, PROTOCOL_VERSION, Frame, Limits, read_frame
 
@@ -58,3 +60,35 @@ def closed_after(sock: socket.socket, seconds: float = 10.0) -> bool:
     except OSError:
         return True
     return True
+
+
+# the tiny model's inputs (x and w: float32[2, 8]) for the shared session of the hostile tests
+GOOD = np.arange(16, dtype=np.float32).reshape(2, 8)
+
+
+def array_specs(*specs: tuple[str, list, str | None]) -> list[dict]:
+    out = []
+    for dtype, shape, name in specs:
+        spec: dict = {"dtype": dtype, "shape": shape}
+        if name is not None:
+            spec["name"] = name
+        out.append(spec)
+    return out
+
+
+OK_ARRAYS = array_specs(("float32", [2, 8], "x"), ("float32", [2, 8], "w"))
+
+
+def two_inputs(w: np.ndarray) -> bytes:
+    """The payload of x = GOOD and ``w``."""
+    return GOOD.tobytes() + w.tobytes()
+
+
+def still_runs(live: socket.socket) -> None:
+    """The shared session still runs its model (module 1) correctly: numpy's answer."""
+    w = np.full_like(GOOD, 0.5)
+    request = {"cmd": "run", "module": 1, "arrays": OK_ARRAYS}
+    reply = exchange(live, frame_bytes(request, two_inputs(w)))
+    assert reply is not None and reply.header["status"] == "ok", reply and reply.header
+    got = np.frombuffer(bytes(reply.payload), np.float32).reshape(2, 8)
+    np.testing.assert_allclose(got, np.maximum(GOOD, 0) + GOOD * w, rtol=1e-6)
