@@ -35,6 +35,7 @@ from xtvm.rpc.protocol import (
     read_frame,
     write_frame,
 )
+from xtvm.runtime.dtypes import storage_dtype
 
 DEFAULT_PORT = 9090
 
@@ -76,6 +77,21 @@ class RemoteModule:
             raise InputError(
                 f"inputs must be a dict name->array or a list, got {type(inputs).__name__}"
             )
+        declared = [i["dtype"] for i in self.input_info]
+        by_name = {i["name"]: i["dtype"] for i in self.input_info}
+        for k, value in enumerate(values):
+            if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
+                continue
+            # Python numbers and lists carry no dtype: take the declared one, as Module does
+            if names:
+                dtype = by_name.get(names[k] or "")
+            else:
+                dtype = declared[k] if k < len(declared) else None
+            if dtype is not None:
+                try:
+                    values[k] = np.asarray(value, dtype=storage_dtype(dtype))
+                except (TypeError, ValueError) as exc:
+                    raise InputError(f"input {k}: not {dtype} values: {exc}") from None
         specs, bufs = encode_arrays(values, names)
         return {"module": self.id, "arrays": specs}, bufs
 

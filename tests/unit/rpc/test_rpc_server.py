@@ -230,3 +230,16 @@ def test_ipv6_loopback():
         pytest.skip(f"cannot bind ::1 here: {exc}")
     with srv, connect("::1", srv.port) as sess:
         assert sess.info()["machine"]
+
+
+def test_python_lists_take_the_declared_dtype(server, tiny_library):
+    feeds = _inputs(3)
+    with connect("127.0.0.1", server.port) as sess:
+        mod = sess.upload(tiny_library)
+        (got,) = mod.run({"x": feeds["x"].tolist(), "w": feeds["w"].tolist()})
+        (by_order,) = mod.run([feeds["x"].tolist(), feeds["w"]])
+        with pytest.raises(InputError, match="not float32"):
+            mod.run({"x": [["a"] * 8] * 2, "w": feeds["w"]})
+    want = xtvm.runtime.load(tiny_library).run(feeds)[0]
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(by_order, want)
