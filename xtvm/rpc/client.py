@@ -195,7 +195,8 @@ class RPCSession:
         needs_key = hello.get("auth") == "hmac-sha256"
         if needs_key and not key:
             raise RPCError(
-                f"the server at {self.address} requires a key: set ${auth.KEY_ENV} (or connect(..., key=...))"
+                f"the server at {self.address} requires a key: "
+                f"set ${auth.KEY_ENV} (or connect(..., key=...))"
             )
         if key and not needs_key:
             raise RPCError(
