@@ -99,9 +99,8 @@ class RPCServer:
                 (config.host, config.port), family=family, backlog=16
             )
         except (OSError, OverflowError) as exc:
-            raise RPCError(
-                f"cannot listen on {config.host}:{config.port}: {getattr(exc, 'strerror', None) or exc}"
-            ) from None
+            why = getattr(exc, "strerror", None) or exc
+            raise RPCError(f"cannot listen on {config.host}:{config.port}: {why}") from None
         self.host, self.port = self._listener.getsockname()[:2]
         self.root = tempfile.mkdtemp(prefix="xtvm-rpc-")  # 0700: ours alone
         self.machine = describe_machine()
