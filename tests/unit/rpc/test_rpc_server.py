@@ -243,3 +243,10 @@ def test_python_lists_take_the_declared_dtype(server, tiny_library):
     want = xtvm.runtime.load(tiny_library).run(feeds)[0]
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(by_order, want)
+
+
+def test_port_in_use_or_out_of_range_is_typed(server):
+    with pytest.raises(RPCError, match="cannot listen"):
+        RPCServer(fast_config(port=server.port))
+    with pytest.raises(RPCError, match="cannot listen"):
+        RPCServer(fast_config(port=70000))
