@@ -136,26 +136,40 @@ def add_rpc_run_option(p: argparse._ActionsContainer) -> None:
     p.add_argument(
         "--rpc",
         metavar="HOST:PORT",
-        help="run the library on an 'xtvm rpc server' (key from $XTVM_RPC_KEY)",
+        help="run on an 'xtvm rpc server' (key from $XTVM_RPC_KEY); an .onnx model is "
+        "compiled for the server's CPU first",
     )
 
 
 def run_remote(args: argparse.Namespace) -> int:
-    """``xtvm run --rpc``: upload the library, run it once, print outputs (and timings)."""
-    from xtvm.cli.main import run_and_report
+    """``xtvm run --rpc``: upload the library (an .onnx model is compiled for the server's
+    CPU first), run it once, print outputs (and timings)."""
+    import tempfile
+
+    from xtvm.cli.main import _build_onnx, run_and_report
     from xtvm.rpc import connect, parse_address
 
-    if args.module.lower().endswith(".onnx"):
-        raise InputError("--rpc runs a compiled library: 'xtvm compile' the .onnx model first")
     if args.profile:
         raise InputError("--profile is not available with --rpc; use --print-time")
     if not os.path.isfile(args.module):
         raise InputError(f"cannot read '{args.module}': no such file")
     host, port = parse_address(args.rpc)
     with connect(host, port) as session:
-        print(f"running on {session.address} ({session.info().get('triple', '?')})")
-        run_and_report(session.upload(args.module), args)
-    sys.stdout.flush()
+        info = session.info()
+        print(f"running on {session.address} ({info.get('triple', '?')})")
+        if not args.module.lower().endswith(".onnx"):
+            run_and_report(session.upload(args.module), args)
+            return 0
+        from xtvm.rpc.client import target_for
+
+        if args.target == "llvm":
+            args.target = target_for(info)
+        lib = _build_onnx(args.module, args)
+        with tempfile.TemporaryDirectory(prefix="xtvm-rpc-run-") as tmp:
+            path = os.path.join(tmp, os.path.basename(args.module)[:-5] + ".so")
+            lib.export_library(path)
+            module = session.upload(path)
+        run_and_report(module, args)
     return 0
 
 

@@ -44,9 +44,25 @@ def test_run_rpc_errors_are_one_line(tiny_library, capsys, argv, message):
         assert message in err
 
 
-def test_run_rpc_refuses_an_onnx_model(server, capsys):
-    assert main(["run", "m.onnx", "--rpc", f"127.0.0.1:{server.port}"]) == 1
-    assert "compile" in capsys.readouterr().err
+def test_run_rpc_compiles_an_onnx_model_for_the_server(server, tmp_path, capsys):
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])
+    nodes = [helper.make_node("Exp", ["x"], ["e"]), helper.make_node("Add", ["e", "x"], ["y"])]
+    model = helper.make_model(
+        helper.make_graph(nodes, "g", [x], [y]), opset_imports=[helper.make_opsetid("", 17)]
+    )
+    onnx.save(model, tmp_path / "m.onnx")
+    feed = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    np.savez(tmp_path / "in.npz", x=feed)
+    argv = ["run", str(tmp_path / "m.onnx"), "--rpc", f"127.0.0.1:{server.port}",
+            "--inputs", str(tmp_path / "in.npz"), "--outputs", str(tmp_path / "out.npz")]  # fmt: skip
+    assert main(argv) == 0
+    assert "running on" in capsys.readouterr().out
+    with np.load(tmp_path / "out.npz") as got:
+        np.testing.assert_allclose(got["y"], np.exp(feed) + feed, rtol=1e-5)
 
 
 def test_server_refuses_a_public_address_without_a_key():
