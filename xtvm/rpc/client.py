@@ -36,6 +36,7 @@ from xtvm.rpc.protocol import (
     write_frame,
 )
 from xtvm.runtime.dtypes import storage_dtype
+from xtvm.runtime.profile import ProfileReport, ProfileRow
 
 DEFAULT_PORT = 9090
 
@@ -141,6 +142,29 @@ class RemoteModule:
         ):
             raise RPCError(f"{self.session.address} sent malformed timings")
         return timing
+
+    def profile(
+        self,
+        inputs: Mapping[str, Any] | Sequence[Any],
+        repeat: int = 10,
+        warmup: int = 1,
+        timeout: float | None = None,
+    ) -> ProfileReport:
+        """Each kernel's time over ``repeat`` runs on the server, as ``Module.profile``
+        (the library must be built with profiling: ``xtvm compile --profile``)."""
+        head, bufs = self._request(inputs)
+        head.update(repeat=repeat, warmup=warmup)
+        reply = self.session.request({"cmd": "profile", **head}, bufs, timeout).header
+        try:
+            rows = [
+                ProfileRow(str(n), int(c), float(t), float(m), float(p))
+                for n, c, t, m, p in reply["rows"]
+            ]
+            return ProfileReport(
+                rows, int(reply["runs"]), float(reply["total_ms"]), float(reply["wall_ms"])
+            )
+        except (KeyError, TypeError, ValueError):
+            raise RPCError(f"{self.session.address} sent a malformed profile") from None
 
     def free(self) -> None:
         """Unload it on the server."""

@@ -282,10 +282,12 @@ class ServerSession:
             return {"status": "ok", "info": self._info()}, b""
         if cmd == "upload":
             return self._upload(head, payload), b""
-        if cmd in ("run", "time", "free"):
+        if cmd in ("run", "time", "profile", "free"):
             return self._forward(cmd, head, payload)
         shown = cmd if isinstance(cmd, str) and len(cmd) < 40 else type(cmd).__name__
-        raise RPCError(f"unknown command {shown!r} (expected info, upload, run, time, free, close)")
+        raise RPCError(
+            f"unknown command {shown!r} (expected info, upload, run, time, profile, free, close)"
+        )
 
     def _info(self) -> dict[str, Any]:
         lim = self.config.limits
@@ -353,7 +355,7 @@ class ServerSession:
         request["arrays"] = head.get("arrays", [])
         if "num_threads" in head:
             request["num_threads"] = get_int(head, "num_threads", 0, 1024)
-        if cmd == "time":
+        if cmd in ("time", "profile"):
             for k, hi in (("repeat", 10_000), ("number", 1_000_000), ("warmup", 10_000)):
                 if k in head:
                     request[k] = get_int(head, k, 0, hi)

@@ -58,6 +58,8 @@ class Session:
             return self.run(header, payload)
         if cmd == "time":
             return self.time(header, payload), b""
+        if cmd == "profile":
+            return self.profile(header, payload), b""
         raise RPCError(f"unknown session command {cmd!r}")
 
     def load(self, header: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +148,20 @@ class Session:
             "repeat": repeat,
             "number": number,
             "kernel": kernel,
+        }
+
+    def profile(self, header: dict[str, Any], payload: bytearray) -> dict[str, Any]:
+        """Module.profile's report: each kernel's calls and time over ``repeat`` runs."""
+        mod, inputs = self._inputs(header, payload)
+        repeat = get_int(header, "repeat", 1, MAX_REPEAT, 10)
+        warmup = get_int(header, "warmup", 0, MAX_REPEAT, 1)
+        report = mod.profile(inputs, repeat=repeat, warmup=warmup)
+        return {
+            "status": "ok",
+            "rows": [[r.name, r.calls, r.total_ms, r.mean_us, r.percent] for r in report.rows],
+            "runs": report.runs,
+            "total_ms": report.total_ms,
+            "wall_ms": report.wall_ms,
         }
 
 

@@ -33,7 +33,6 @@ def test_run_rpc_prints_and_saves_the_local_outputs(server, tiny_library, tmp_pa
         (["--rpc", "127.0.0.1:1"], "cannot connect"),
         (["--rpc", "nohost"], None),  # parsed as port 9090; connection refused or unresolved
         (["--rpc", "host:port"], "bad RPC address"),
-        (["--rpc", "127.0.0.1:9", "--profile"], "--profile is not available"),
     ],
 )
 def test_run_rpc_errors_are_one_line(tiny_library, capsys, argv, message):
@@ -63,6 +62,15 @@ def test_run_rpc_compiles_an_onnx_model_for_the_server(server, tmp_path, capsys)
     assert "running on" in capsys.readouterr().out
     with np.load(tmp_path / "out.npz") as got:
         np.testing.assert_allclose(got["y"], np.exp(feed) + feed, rtol=1e-5)
+    # per-kernel times on the server (the model is built with profiling for it)
+    assert main([*argv, "--profile", "--repeat", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Profile over 3 runs" in out and "(outside kernels)" in out
+
+
+def test_run_rpc_profile_needs_a_profiling_library(server, tiny_library, capsys):
+    assert main(["run", str(tiny_library), "--rpc", f"127.0.0.1:{server.port}", "--profile"]) == 1
+    assert "compiled without profiling" in capsys.readouterr().err
 
 
 def test_server_refuses_a_public_address_without_a_key():

@@ -9,6 +9,7 @@ import pytest
 from rpc_helpers import GOOD, OK_ARRAYS, array_specs, exchange, frame_bytes, still_runs, two_inputs
 
 import xtvm.runtime
+from xtvm import errors
 from xtvm.rpc.protocol import decode_arrays
 
 X_BYTES = GOOD.tobytes()
@@ -166,6 +167,11 @@ BAD_REQUESTS: dict[str, tuple[dict, bytes]] = {
         {"cmd": "time", "module": 1, "arrays": OK_ARRAYS, "min_repeat_ms": float("inf")},
         TWO,
     ),
+    "profile-without-counters": ({"cmd": "profile", "module": 1, "arrays": OK_ARRAYS}, TWO),
+    "profile-repeat-zero": (
+        {"cmd": "profile", "module": 1, "arrays": OK_ARRAYS, "repeat": 0},
+        TWO,
+    ),
     "free-unknown": ({"cmd": "free", "module": 12345}, b""),
     "free-string": ({"cmd": "free", "module": "all"}, b""),
 }
@@ -176,7 +182,8 @@ def test_bad_request(live, header, payload):
     reply = exchange(live, frame_bytes(header, payload))
     assert reply is not None, "the server hung up on a well-framed request"
     assert reply.header["status"] == "error"
-    assert reply.header["error"] in ("RPCError", "InputError", "ModelError")
+    kind = getattr(errors, reply.header["error"], None)  # a class of xtvm.errors, by name
+    assert isinstance(kind, type) and issubclass(kind, errors.XTVMError)
     assert isinstance(reply.header["message"], str) and "\n" not in reply.header["message"]
     assert not reply.payload
     still_runs(live)
