@@ -198,21 +198,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         module = lib.module
     else:
         module = xtvm.runtime.load(args.module)
-        if args.profile and not module.profiling:
-            raise ModelError(
-                f"'{args.module}' was compiled without profiling: compile it with "
-                "'xtvm compile --profile', or run the .onnx model with --profile"
-            )
-    inputs = run_and_report(module, args)
-    if args.profile:
-        print(module.profile(inputs, repeat=args.repeat))
+    run_and_report(module, args)
     return 0
 
 
-def run_and_report(module: Any, args: argparse.Namespace) -> dict[str, Any]:
+def run_and_report(module: Any, args: argparse.Namespace) -> None:
     """Read or make the inputs, run ``module`` (a runtime Module or an RPC RemoteModule),
-    print and save the outputs, time it with --print-time; returns the inputs."""
+    print and save the outputs, time it with --print-time, profile it with --profile."""
     import numpy as np
+
+    if args.profile and not module.profiling:
+        raise ModelError(
+            f"'{args.module}' was compiled without profiling: compile it with "
+            "'xtvm compile --profile', or run the .onnx model with --profile"
+        )
 
     if args.inputs is not None:
         inputs = _load_npz(args.inputs)
@@ -232,7 +231,8 @@ def run_and_report(module: Any, args: argparse.Namespace) -> dict[str, Any]:
     if args.print_time:
         t = module.benchmark(inputs, repeat=args.repeat, number=args.number)
         print_time_summary(t, f"Execution time summary over {args.repeat} runs (ms):")
-    return inputs
+    if args.profile:
+        print(module.profile(inputs, repeat=args.repeat))
 
 
 def print_time_summary(t: dict[str, Any], title: str) -> None:

@@ -146,7 +146,7 @@ def run_remote(args: argparse.Namespace) -> int:
     CPU first), run it once, print outputs (and timings)."""
     import tempfile
 
-    from xtvm.cli.main import _build_onnx
+    from xtvm.cli.main import _build_onnx, run_and_report
     from xtvm.rpc import connect, parse_address
 
     if not os.path.isfile(args.module):
@@ -156,7 +156,7 @@ def run_remote(args: argparse.Namespace) -> int:
         info = session.info()
         print(f"running on {session.address} ({info.get('triple', '?')})")
         if not args.module.lower().endswith(".onnx"):
-            _run_and_profile(session.upload(args.module), args)
+            run_and_report(session.upload(args.module), args)
             return 0
         from xtvm.rpc.client import target_for
 
@@ -167,21 +167,8 @@ def run_remote(args: argparse.Namespace) -> int:
             path = os.path.join(tmp, os.path.basename(args.module)[:-5] + ".so")
             lib.export_library(path)
             module = session.upload(path)
-        _run_and_profile(module, args)
+        run_and_report(module, args)
     return 0
-
-
-def _run_and_profile(module: Any, args: argparse.Namespace) -> None:
-    from xtvm.cli.main import run_and_report
-
-    if args.profile and not module.profiling:
-        raise InputError(
-            f"'{args.module}' was compiled without profiling: compile it with "
-            "'xtvm compile --profile' (an .onnx model is built with it under --profile)"
-        )
-    inputs = run_and_report(module, args)
-    if args.profile:
-        print(module.profile(inputs, repeat=args.repeat))
 
 
 # ------------------------------------------------------------------------------------------
