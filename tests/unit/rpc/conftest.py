@@ -11,27 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from rpc_config import KEY, SIGNATURE, fast_config
 
-from xtvm.rpc.protocol import Limits
-from xtvm.rpc.server import RPCServer, ServerConfig
-
-KEY = b"test-key-0123456789"
-# short enough that the slowloris cases end fast, long enough for a loaded 2-core machine
-FAST_LIMITS = Limits(max_header=1 << 16, max_payload=8 << 20, idle_timeout=5.0, frame_timeout=1.0)
-
-
-def fast_config(**kw: object) -> ServerConfig:
-    base: dict[str, object] = {
-        "host": "127.0.0.1",
-        "port": 0,
-        "limits": FAST_LIMITS,
-        "request_timeout": 20.0,
-        "handshake_timeout": 1.0,
-        "auth_failure_delay": 0.0,
-        "max_sessions": 8,
-    }
-    base.update(kw)
-    return ServerConfig(**base)  # type: ignore[arg-type]
+from xtvm.rpc.server import RPCServer
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +52,6 @@ def tiny_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("rpc") / "tiny.so"
     xtvm.build(xtvm.from_onnx(model)).export_library(str(path))
     return path
-
-
-SIGNATURE = {
-    "inputs": [{"name": "x", "shape": [4], "dtype": "float32"}],
-    "outputs": [{"name": "y", "shape": [4], "dtype": "float32"}],
-    "workspace_bytes": 0,
-}
 
 
 def _c_string(text: str) -> str:

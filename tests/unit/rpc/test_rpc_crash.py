@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import fast_config
+from rpc_config import fast_config
 
 import xtvm.runtime
 from xtvm.errors import RPCError, XTVMError

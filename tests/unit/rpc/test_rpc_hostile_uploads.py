@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SIGNATURE
+from rpc_config import SIGNATURE
 from rpc_helpers import GOOD, array_specs, exchange, frame_bytes, still_runs
 
 import xtvm.runtime

@@ -10,7 +10,7 @@ import struct
 import time
 
 import pytest
-from conftest import KEY
+from rpc_config import KEY
 from rpc_helpers import closed_after, exchange, frame_bytes, open_raw, open_session
 
 from xtvm.rpc import auth, connect

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import KEY, fast_config
+from rpc_config import KEY, fast_config
 
 import xtvm.runtime
 from xtvm.errors import InputError, RPCError
@@ -136,7 +136,7 @@ def test_connection_refused_is_typed():
 def test_idle_session_is_ended_and_the_tuner_reconnects():
     import time
 
-    from conftest import FAST_LIMITS
+    from rpc_config import FAST_LIMITS
 
     from xtvm.autotune.rpc_runner import RPCRunExecutor
     from xtvm.rpc.protocol import Limits

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import fast_config
+from rpc_config import fast_config
 
 import xtvm
 from xtvm.autotune.measure import BuildResult, MeasureOptions, Runner, random_inputs
