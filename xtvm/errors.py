@@ -82,3 +82,9 @@ class RPCError(XTVMError):
 class ForeignTargetError(XTVMError):
     """A module compiled for another CPU (a cross-compilation target) was asked to run in
     this process: it can only be exported, and run where it was compiled for."""
+
+
+class DeviceError(XTVMError):
+    """An accelerator could not be used: no driver (libcuda.so.1) or no device, a device
+    too old for the module, or a driver call that failed (the message names the call and
+    the driver's error name)."""
