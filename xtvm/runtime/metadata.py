@@ -58,6 +58,20 @@ def _target_problem(metadata: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _device_problem(metadata: Mapping[str, Any]) -> str | None:
+    """A cuda module's plan fields must at least be lists; their contents are checked
+    against the PTX and constants by ``xtvm.runtime.cuda.plan``."""
+    device = metadata.get("device", "cpu")
+    if device not in ("cpu", "cuda"):
+        return f"'device' is {device!r}, not 'cpu' or 'cuda'"
+    if device == "cuda":
+        if not isinstance(metadata.get("launches"), list):
+            return "a cuda module's 'launches' is not a list"
+        if not isinstance(metadata.get("constants", []), list):
+            return "a cuda module's 'constants' is not a list"
+    return None
+
+
 def check_metadata(metadata: Any, shown: str, where: str) -> dict[str, Any]:
     """``metadata`` if it is a well-formed signature, else a ModelError naming the first
     problem (``shown``: the library's name, ``where``: which copy of the metadata)."""
@@ -68,6 +82,7 @@ def check_metadata(metadata: Any, shown: str, where: str) -> dict[str, Any]:
             _signature_problem(metadata.get("inputs"), "inputs")
             or _signature_problem(metadata.get("outputs"), "outputs")
             or _target_problem(metadata)
+            or _device_problem(metadata)
         )
         if problem is None and not _is_count(metadata.get("workspace_bytes", 0)):
             problem = "'workspace_bytes' is not a non-negative integer"
