@@ -1,0 +1,139 @@
+"""The host side of running a CudaModule, against a fake driver that executes the
+launches with numpy (no GPU needed): set-up order, pointers, copies, timing, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cuda_samples import ADD_PTX, CONSTANT, FakeDriver, constants_blob, mutated, two_kernel_metadata
+
+from xtvm.errors import DeviceError, InputError
+from xtvm.runtime.cuda import CudaModule
+from xtvm.runtime.cuda import driver as cuda_driver
+
+
+def _module(fake: FakeDriver, meta=None) -> CudaModule:
+    return CudaModule(ADD_PTX, meta or two_kernel_metadata(), constants_blob(), driver=fake)
+
+
+def test_runs_the_plan_in_order() -> None:
+    fake = FakeDriver()
+    m = _module(fake)
+    assert fake.calls == []  # nothing touches the device before the first run
+    x = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)
+    np.testing.assert_array_equal(m(x), 2 * (x + CONSTANT))
+    names = fake.names()
+    assert names[:4] == ["init", "retain", "stream_create", "load_module"]
+    assert fake.loaded_ptx == ADD_PTX.encode() + b"\0"
+    # input, output, workspace, constants blob; constants uploaded before any launch
+    assert [c[1] for c in fake.calls if c[0] == "alloc"] == [16, 16, 128, 32]
+    run = names[names.index("get_function") :]
+    assert run == [
+        "get_function",
+        "get_function",
+        "htod",
+        "launch",
+        "launch",
+        "dtoh",
+        "sync",
+    ]
+
+
+def test_kernel_pointers_follow_the_args() -> None:
+    fake = FakeDriver()
+    m = _module(fake)
+    m.run({"x": np.zeros(4, np.float32)})
+    allocs = list(fake.memory)  # bases in allocation order: input, output, workspace, blob
+    x_ptr, y_ptr, ws_ptr, blob_ptr = allocs
+    launches = [c for c in fake.calls if c[0] == "launch"]
+    assert launches[0][4] == (x_ptr, blob_ptr + 16, ws_ptr + 64)
+    assert launches[1][4] == (ws_ptr + 64, y_ptr)
+    assert launches[0][2:4] == ((1, 1, 1), (4, 1, 1))
+
+
+def test_second_run_reuses_the_device_state() -> None:
+    fake = FakeDriver()
+    m = _module(fake)
+    m.run([np.ones(4, np.float32)])
+    before = len(fake.calls)
+    out = m.run([np.full(4, 3.0, np.float32)])[0]
+    np.testing.assert_array_equal(out, 2 * (3.0 + CONSTANT))
+    again = fake.names()[before:]
+    assert again == ["htod", "launch", "launch", "dtoh", "sync"]  # no upload, no alloc
+
+
+def test_close_frees_everything() -> None:
+    fake = FakeDriver()
+    m = _module(fake)
+    m.run([np.ones(4, np.float32)])
+    m.close()
+    assert fake.memory == {}
+    assert fake.names()[-3:] == ["unload_module", "stream_destroy", "release"]
+    np.testing.assert_array_equal(m.run([np.ones(4, np.float32)])[0], 2 * (1 + CONSTANT))
+
+
+def test_inputs_are_checked_before_the_device() -> None:
+    fake = FakeDriver()
+    m = _module(fake)
+    with pytest.raises(InputError, match="expected shape"):
+        m.run([np.ones(5, np.float32)])
+    with pytest.raises(InputError, match="expected float32"):
+        m.run([np.ones(4, np.int32)])
+    assert fake.calls == []
+
+
+def test_benchmark_is_timed_with_events() -> None:
+    fake = FakeDriver()
+    m = _module(fake)
+    stats = m.benchmark([np.ones(4, np.float32)], repeat=3, number=2, warmup=1)
+    assert stats["median_ms"] == 1.0  # 2 ms between the events, per 2 calls
+    assert stats["repeat"] == 3
+    assert fake.names().count("event_record") == 6
+    assert fake.names().count("launch") == 2 * (1 + 3 * 2)
+    assert fake.names().count("event_destroy") == 2
+
+
+def test_device_too_old_is_refused() -> None:
+    meta = mutated(lambda m: m["target"].update(cpu="sm_90"))
+    with pytest.raises(DeviceError, match=r"compiled for sm_90, but Fake GPU is sm_80"):
+        _module(FakeDriver(), meta).run([np.ones(4, np.float32)])
+
+
+def test_launch_over_the_device_limits() -> None:
+    meta = mutated(lambda m: m["launches"][1].update(shared_bytes=200 * 1024))
+    with pytest.raises(DeviceError, match="launch 1 \\(scale2.*exceeds the limits of Fake GPU"):
+        _module(FakeDriver(), meta).run([np.ones(4, np.float32)])
+
+
+def test_large_shared_memory_is_opted_in() -> None:
+    fake = FakeDriver()
+    meta = mutated(lambda m: m["launches"][1].update(shared_bytes=96 * 1024))
+    _module(fake, meta).run([np.ones(4, np.float32)])
+    assert ("set_max_dynamic_shared", 96 * 1024) in fake.calls
+
+
+def test_no_device() -> None:
+    with pytest.raises(DeviceError, match="no CUDA device"):
+        _module(FakeDriver(devices=0)).run([np.ones(4, np.float32)])
+    with pytest.raises(DeviceError, match="no CUDA device 3 \\(1 present\\)"):
+        CudaModule(ADD_PTX, two_kernel_metadata(), constants_blob(), FakeDriver(), 3).run(
+            [np.ones(4, np.float32)]
+        )
+
+
+def test_failed_setup_releases_what_it_took() -> None:
+    class FailingLoad(FakeDriver):
+        def load_module(self, ptx: bytes) -> int:
+            raise DeviceError("cuModuleLoadDataEx failed: CUDA_ERROR_INVALID_PTX")
+
+    fake = FailingLoad()
+    with pytest.raises(DeviceError, match="CUDA_ERROR_INVALID_PTX"):
+        _module(fake).run([np.ones(4, np.float32)])
+    assert fake.names()[-2:] == ["stream_destroy", "release"]
+
+
+def test_without_libcuda(monkeypatch) -> None:
+    monkeypatch.setattr(cuda_driver, "LIBRARY_NAMES", ("libcuda-not-there.so.1",))
+    m = CudaModule(ADD_PTX, two_kernel_metadata(), constants_blob())
+    with pytest.raises(DeviceError, match=r"^no CUDA driver \(libcuda.so.1\) found"):
+        m.run([np.ones(4, np.float32)])
