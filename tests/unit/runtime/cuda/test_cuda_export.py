@@ -1,0 +1,104 @@
+"""Exported cuda libraries and packages load back byte for byte, run none of their code
+at load, and refuse forged sizes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+from cuda_samples import ADD_PTX, constants_blob, two_kernel_metadata
+
+import xtvm.runtime
+from xtvm.backends.cuda.export import library_assembly
+from xtvm.backends.llvm.toolchain import c_compiler
+from xtvm.errors import DeviceError, ModelError
+from xtvm.runtime.cuda import CudaModule
+
+pytestmark = pytest.mark.skipif(c_compiler() is None, reason="no C compiler to link with")
+
+
+def _module() -> CudaModule:
+    return CudaModule(ADD_PTX, two_kernel_metadata(), constants_blob())
+
+
+@pytest.mark.parametrize("name", ["m.so", "m.tar"])
+def test_round_trip(tmp_path, name: str) -> None:
+    m = _module()
+    path = tmp_path / name
+    m.export_library(str(path))
+    loaded = xtvm.runtime.load(path)
+    assert isinstance(loaded, CudaModule)
+    assert loaded.ptx == ADD_PTX
+    assert loaded.constants == constants_blob()
+    assert loaded.metadata == m.metadata
+    assert loaded.plan == m.plan
+    assert loaded.library_path == str(path)
+    again = tmp_path / f"again-{name}"
+    loaded.export_library(str(again))  # a loaded module exports again
+    assert xtvm.runtime.load(again).constants == constants_blob()
+
+
+def test_package_members(tmp_path) -> None:
+    _module().export_library(str(tmp_path / "m.tar"))
+    with tarfile.open(tmp_path / "m.tar") as tar:
+        assert sorted(tar.getnames()) == ["metadata.json", "mod.so"]
+
+
+def test_library_has_no_code_to_run(tmp_path) -> None:
+    """Linked without start files: no initialisers, no text, no needed libraries."""
+    _module().export_library(str(tmp_path / "m.so"))
+    data = (tmp_path / "m.so").read_bytes()
+    for symbol in (b"_init", b"frame_dummy", b"libc.so"):
+        assert symbol not in data
+    if readelf := shutil.which("readelf"):
+        dyn = subprocess.run(
+            [readelf, "-d", str(tmp_path / "m.so")], capture_output=True, text=True
+        ).stdout
+        assert "INIT" not in dyn and "NEEDED" not in dyn, dyn
+
+
+def test_empty_constants(tmp_path) -> None:
+    meta = two_kernel_metadata()
+    meta["constants"] = []
+    meta["launches"][0]["args"][1] = {"kind": "input", "index": 0, "offset": 0}
+    CudaModule(ADD_PTX, meta, b"").export_library(str(tmp_path / "e.so"))
+    loaded = xtvm.runtime.load(tmp_path / "e.so")
+    assert loaded.constants == b""
+
+
+def test_forged_constants_size_is_refused(tmp_path) -> None:
+    """A library claiming more constants than it holds is an error, not a read past it."""
+    for member, data in (
+        ("metadata.json", json.dumps(two_kernel_metadata()).encode()),
+        ("kernels.ptx", ADD_PTX.encode()),
+        ("constants.bin", constants_blob()),
+    ):
+        (tmp_path / member).write_bytes(data)
+    (tmp_path / "f.s").write_text(library_assembly(str(tmp_path), 1 << 40))
+    out = tmp_path / "f.so"
+    subprocess.run([c_compiler(), "-shared", "-nostdlib", "-o", out, tmp_path / "f.s"], check=True)
+    with pytest.raises(ModelError, match="xtvm_constants_size = 1099511627776 runs past"):
+        xtvm.runtime.load(out)
+
+
+def test_load_and_export_work_without_a_gpu(tmp_path) -> None:
+    """In a fresh process with only the runtime: load works, running says why it cannot."""
+    _module().export_library(str(tmp_path / "m.so"))
+    code = (
+        "import sys, numpy as np, xtvm.runtime as rt\n"
+        "from xtvm.runtime.cuda import driver\n"
+        "driver.LIBRARY_NAMES = ('libcuda-not-there.so.1',)\n"
+        f"m = rt.load({str(tmp_path / 'm.so')!r})\n"
+        "assert not any(k.startswith(('xdsl', 'llvmlite')) for k in sys.modules)\n"
+        "try:\n    m.run([np.ones(4, np.float32)])\n"
+        "except Exception as e:\n    print(type(e).__name__, e)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{DeviceError.__name__} no CUDA driver (libcuda.so.1) found")
+    assert os.path.exists(tmp_path / "m.so")
