@@ -271,3 +271,17 @@ class FakeDriver:
 
     def event_destroy(self, event: int) -> None:
         self._record("event_destroy")
+
+
+def no_gpu_reason() -> str | None:
+    """Why the real-GPU tests cannot run here (no libcuda, no device), or None."""
+    from xtvm.errors import DeviceError
+
+    try:
+        drv = cuda_driver.open_driver()
+        drv.init()
+        if drv.device_count() < 1:
+            return "no CUDA device"
+    except DeviceError as exc:
+        return f"no CUDA device ({exc})"
+    return None
