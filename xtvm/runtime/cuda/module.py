@@ -288,6 +288,17 @@ class CudaModule(Module):
         for arr, (ptr, nbytes) in zip(arrays, state.inputs):
             if nbytes:
                 drv.copy_to_device(ptr, _address(arr), nbytes, stream)
+        self._launch_all(state)
+        outs = [aligned_empty(shape, dtype) for shape, dtype in self._out_specs]
+        for arr, (ptr, nbytes) in zip(outs, state.outputs):
+            if nbytes:
+                drv.copy_to_host(_address(arr), ptr, nbytes, stream)
+        return outs
+
+    @staticmethod
+    def _launch_all(state: _DeviceState) -> None:
+        """The plan's kernels, in order, on the module's stream."""
+        drv, stream = state.driver, state.stream
         for launch in state.launches:
             drv.launch(
                 launch.func,
@@ -298,11 +309,6 @@ class CudaModule(Module):
                 launch.pointers,
                 launch.name,
             )
-        outs = [aligned_empty(shape, dtype) for shape, dtype in self._out_specs]
-        for arr, (ptr, nbytes) in zip(outs, state.outputs):
-            if nbytes:
-                drv.copy_to_host(_address(arr), ptr, nbytes, stream)
-        return outs
 
     def _invoke(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         state = self._device()
@@ -316,13 +322,15 @@ class CudaModule(Module):
         repeat: int = 10,
         number: int = 1,
         warmup: int = 1,
+        include_copies: bool = True,
     ) -> dict[str, float]:
-        """Milliseconds per call (copies in, kernels, copies out) timed with CUDA events
-        on the module's stream, ``repeat`` rounds of ``number`` calls."""
+        """Milliseconds per call timed with CUDA events on the module's stream, ``repeat``
+        rounds of ``number`` calls: copies in, kernels and copies out, or with
+        ``include_copies=False`` the kernels alone (on inputs copied in by the warm-up)."""
         if repeat < 1 or number < 1:
             raise InputError("benchmark needs repeat >= 1 and number >= 1")
         arrays = self._bind(inputs)
-        for _ in range(warmup):
+        for _ in range(max(warmup, 0 if include_copies else 1)):
             self._invoke(arrays)
         state = self._device()
         drv = state.driver
@@ -332,7 +340,10 @@ class CudaModule(Module):
             for _ in range(repeat):
                 drv.event_record(start, state.stream)
                 for _ in range(number):
-                    self._enqueue(state, arrays)
+                    if include_copies:
+                        self._enqueue(state, arrays)
+                    else:
+                        self._launch_all(state)
                 drv.event_record(end, state.stream)
                 drv.event_synchronize(end)
                 times.append(drv.event_elapsed_ms(start, end) / number)

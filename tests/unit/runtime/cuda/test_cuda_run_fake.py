@@ -137,3 +137,13 @@ def test_without_libcuda(monkeypatch) -> None:
     m = CudaModule(ADD_PTX, two_kernel_metadata(), constants_blob())
     with pytest.raises(DeviceError, match=r"^no CUDA driver \(libcuda.so.1\) found"):
         m.run([np.ones(4, np.float32)])
+
+
+def test_benchmark_of_the_kernels_alone() -> None:
+    fake = FakeDriver()
+    m = _module(fake)
+    m.benchmark([np.ones(4, np.float32)], repeat=2, warmup=0, include_copies=False)
+    timed = fake.names()[fake.names().index("event_create") :]
+    assert "htod" not in timed and "dtoh" not in timed
+    assert timed.count("launch") == 4
+    assert fake.names().count("htod") == 2  # the constants, then the one warm-up run's input
