@@ -199,7 +199,13 @@ def test_target_parse_and_widths():
 
 @pytest.mark.parametrize(
     "text",
-    ["cuda", "llvm -foo=1", "llvm -mcpu", "llvm -mtriple=nope-nope-nope", "llvm -opt-level=9"],
+    [
+        "cuda -arch=sm_70",
+        "llvm -foo=1",
+        "llvm -mcpu",
+        "llvm -mtriple=nope-nope-nope",
+        "llvm -opt-level=9",
+    ],
 )
 def test_target_bad_string(text):
     with pytest.raises(CompileError) as err:

@@ -17,6 +17,13 @@ from functools import cache
 
 import llvmlite.binding as llvm
 
+from xtvm.backends.cuda.arch import (
+    CUDA_TRIPLE,
+    DEFAULT_ARCH,
+    check_arch,
+    parse_cuda_target,
+    ptx_feature,
+)
 from xtvm.errors import CompileError
 
 # CPU names whose widest useful vector unit we know without asking LLVM (llvmlite
@@ -120,11 +127,14 @@ class Target:
 
     @staticmethod
     def from_string(text: str) -> Target:
-        """Parse ``llvm [-mtriple=T] [-mcpu=C] [-mattr=+a,-b] [-opt-level=N]``.
+        """Parse ``llvm [-mtriple=T] [-mcpu=C] [-mattr=+a,-b] [-opt-level=N]`` or
+        ``cuda [-arch=sm_XX] [-opt-level=N]`` (an NVIDIA GPU; sm_80 by default).
 
         Without ``-mtriple`` and ``-mcpu`` we take the host; giving a CPU name drops
         the host feature list so that the CPU decides.
         """
+        if text.split()[:1] == ["cuda"]:
+            return Target.cuda_from_string(text)
         try:
             words = shlex.split(text.strip())
         except ValueError as exc:
@@ -165,7 +175,32 @@ class Target:
         target.llvm_target()  # fail early on an unknown triple
         return target
 
+    @staticmethod
+    def cuda(arch: str = DEFAULT_ARCH, opt_level: int = 3) -> Target:
+        """The NVPTX target for GPUs of architecture ``arch`` (``sm_80``)."""
+        check_arch(arch)
+        return Target(CUDA_TRIPLE, cpu=arch, features=ptx_feature(arch), opt_level=opt_level)
+
+    @staticmethod
+    def cuda_from_string(text: str) -> Target:
+        """Parse ``cuda [-arch=sm_XX] [-opt-level=N]``."""
+        arch, opt_level = parse_cuda_target(text)
+        return Target.cuda(arch, 3 if opt_level is None else opt_level)
+
+    @property
+    def kind(self) -> str:
+        """``"cuda"`` for NVIDIA GPUs (NVPTX), ``"llvm"`` for CPUs: what schedules and
+        the driver test to pick GPU code paths."""
+        return "cuda" if self.arch.startswith("nvptx") else "llvm"
+
+    @property
+    def device(self) -> str:
+        """Where the code runs: ``"cuda"`` or ``"cpu"``."""
+        return "cuda" if self.kind == "cuda" else "cpu"
+
     def __str__(self) -> str:
+        if self.kind == "cuda":
+            return f"cuda -arch={self.cpu} -opt-level={self.opt_level}"
         parts = ["llvm", f"-mtriple={self.triple}", f"-mcpu={self.cpu}"]
         if self.features:
             parts.append(f"-mattr={self.features}")
@@ -211,8 +246,12 @@ class Target:
     def vector_width_bits(self) -> int:
         """Widest SIMD register we should target. x86: 512 (avx512f), 256 (avx/avx2), else
         128; AArch64: 128 (NEON); RISC-V with V: the minimum VLEN (128, or the largest
-        ``+zvl<N>b``); a target without a vector unit: ``SCALAR_BITS`` (see there)."""
+        ``+zvl<N>b``); a target without a vector unit: ``SCALAR_BITS`` (see there);
+        NVPTX: 32 (one lane: GPU threads are scalar, so the x86-style vector schedules
+        stay scalar)."""
         arch = self.arch
+        if self.kind == "cuda":
+            return 32
         if arch in ("x86_64", "i386", "i686"):
             if self.has_feature("avx512f"):
                 return 512
@@ -247,6 +286,8 @@ class Target:
         8 on a core without a vector unit (its 32 FP registers as 4-lane vectors)."""
         if self.arch in ("x86_64", "i386", "i686"):
             return 32 if self.vector_width_bits >= 512 else 16
+        if self.kind == "cuda":
+            return 16
         if not self.has_vector_unit:
             return 32 * 32 // SCALAR_BITS
         if self.arch in ("aarch64", "riscv64", "riscv32"):
