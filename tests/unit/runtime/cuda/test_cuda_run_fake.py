@@ -147,3 +147,11 @@ def test_benchmark_of_the_kernels_alone() -> None:
     assert "htod" not in timed and "dtoh" not in timed
     assert timed.count("launch") == 4
     assert fake.names().count("htod") == 2  # the constants, then the one warm-up run's input
+
+
+def test_workspace_address_is_the_device_workspace() -> None:
+    fake = FakeDriver()
+    m = _module(fake)
+    assert m.workspace_bytes == 128
+    assert m.workspace_address == list(fake.memory)[2]
+    assert len(fake.memory[m.workspace_address]) == 128
