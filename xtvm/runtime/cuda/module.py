@@ -281,7 +281,14 @@ class CudaModule(Module):
     def _invoke(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         state = self._device()
         outs = self._enqueue(state, arrays)
-        state.driver.stream_synchronize(state.stream)  # inputs stay referenced until here
+        try:
+            state.driver.stream_synchronize(state.stream)  # host arrays live until here
+        except DeviceError as exc:
+            # kernels fail asynchronously: the error surfaces here, not at their launch
+            raise DeviceError(
+                f"{exc} (running {len(state.launches)} kernels on {state.name}; "
+                "CUDA_LAUNCH_BLOCKING=1 names the failing launch)"
+            ) from None
         return outs
 
     def benchmark(
@@ -307,13 +314,15 @@ class CudaModule(Module):
         try:
             for _ in range(repeat):
                 drv.event_record(start, state.stream)
+                pending = []  # outputs the copies write into, kept until the event
                 for _ in range(number):
                     if include_copies:
-                        self._enqueue(state, arrays)
+                        pending.append(self._enqueue(state, arrays))
                     else:
                         self._launch_all(state)
                 drv.event_record(end, state.stream)
                 drv.event_synchronize(end)
+                del pending
                 times.append(drv.event_elapsed_ms(start, end) / number)
         finally:
             drv.stream_synchronize(state.stream)

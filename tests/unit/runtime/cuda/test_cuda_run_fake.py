@@ -155,3 +155,17 @@ def test_workspace_address_is_the_device_workspace() -> None:
     assert m.workspace_bytes == 128
     assert m.workspace_address == list(fake.memory)[2]
     assert len(fake.memory[m.workspace_address]) == 128
+
+
+def test_asynchronous_kernel_failure_is_reported_at_the_sync() -> None:
+    class FaultingSync(FakeDriver):
+        def stream_synchronize(self, stream: int) -> None:
+            if "launch" in self.names():
+                raise DeviceError("cuStreamSynchronize failed: CUDA_ERROR_ILLEGAL_ADDRESS")
+
+    with pytest.raises(DeviceError) as info:
+        _module(FaultingSync()).run([np.ones(4, np.float32)])
+    assert str(info.value) == (
+        "cuStreamSynchronize failed: CUDA_ERROR_ILLEGAL_ADDRESS (running 2 kernels on Fake "
+        "GPU; CUDA_LAUNCH_BLOCKING=1 names the failing launch)"
+    )
