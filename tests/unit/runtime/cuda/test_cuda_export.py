@@ -3,6 +3,7 @@ at load, and refuse forged sizes."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -24,6 +25,20 @@ pytestmark = pytest.mark.skipif(c_compiler() is None, reason="no C compiler to l
 
 def _module() -> CudaModule:
     return CudaModule(ADD_PTX, two_kernel_metadata(), constants_blob())
+
+
+def _hand_made_library(folder, metadata, constants_size: int, name: str):
+    """A library assembled like ``export_library``'s, with any metadata and size field."""
+    for member, data in (
+        ("metadata.json", json.dumps(metadata).encode()),
+        ("kernels.ptx", ADD_PTX.encode()),
+        ("constants.bin", constants_blob()),
+    ):
+        (folder / member).write_bytes(data)
+    (folder / "lib.s").write_text(library_assembly(str(folder), constants_size))
+    out = folder / name
+    subprocess.run([c_compiler(), "-shared", "-nostdlib", "-o", out, folder / "lib.s"], check=True)
+    return out
 
 
 @pytest.mark.parametrize("name", ["m.so", "m.tar"])
@@ -73,15 +88,7 @@ def test_empty_constants(tmp_path) -> None:
 
 def test_forged_constants_size_is_refused(tmp_path) -> None:
     """A library claiming more constants than it holds is an error, not a read past it."""
-    for member, data in (
-        ("metadata.json", json.dumps(two_kernel_metadata()).encode()),
-        ("kernels.ptx", ADD_PTX.encode()),
-        ("constants.bin", constants_blob()),
-    ):
-        (tmp_path / member).write_bytes(data)
-    (tmp_path / "f.s").write_text(library_assembly(str(tmp_path), 1 << 40))
-    out = tmp_path / "f.so"
-    subprocess.run([c_compiler(), "-shared", "-nostdlib", "-o", out, tmp_path / "f.s"], check=True)
+    out = _hand_made_library(tmp_path, two_kernel_metadata(), 1 << 40, "f.so")
     with pytest.raises(ModelError, match="xtvm_constants_size = 1099511627776 runs past"):
         xtvm.runtime.load(out)
 
@@ -102,3 +109,26 @@ def test_load_and_export_work_without_a_gpu(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"{DeviceError.__name__} no CUDA driver (libcuda.so.1) found")
     assert os.path.exists(tmp_path / "m.so")
+
+
+def test_package_metadata_must_match_the_library(tmp_path) -> None:
+    _module().export_library(str(tmp_path / "m.tar"))
+    with tarfile.open(tmp_path / "m.tar") as tar:
+        so = tar.extractfile("mod.so").read()
+    meta = two_kernel_metadata()
+    meta["launches"][0]["grid"] = [2, 1, 1]
+    with tarfile.open(tmp_path / "bad.tar", "w") as tar:
+        for name, data in (("mod.so", so), ("metadata.json", json.dumps(meta).encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(ModelError, match="metadata.json"):
+        xtvm.runtime.load(tmp_path / "bad.tar")
+
+
+def test_malformed_plan_in_a_library_is_refused_at_load(tmp_path) -> None:
+    meta = two_kernel_metadata()
+    meta["launches"][1]["args"][1]["index"] = 7
+    out = _hand_made_library(tmp_path, meta, len(constants_blob()), "b.so")
+    with pytest.raises(ModelError, match=r"b.so': malformed cuda plan: .*output index 7"):
+        xtvm.runtime.load(out)
