@@ -8,7 +8,11 @@ vectors along the last dim). Loop bodies are ``arith``/``math``/``vector`` ops.
 * ``tir.for %i = %lb to %ub step %s kind(parallel) { ... }``: a loop with a kind:
   ``serial``, ``parallel`` (iterations run on the thread pool), ``vectorized`` (becomes
   vector code) or ``unrolled``.
-* ``tir.alloc "local"|"heap"`` / ``tir.free``: scratch buffers of a kernel.
+* ``tir.for %i = %c0 to %c32 step %c1 kind(thread "threadIdx.x")``: a GPU thread axis
+  (``blockIdx.*`` / ``threadIdx.*``, see ``tir_gpu.py`` for its rules); ``tir.barrier``
+  synchronizes the threads of a block.
+* ``tir.alloc "local"|"heap"|"shared"`` / ``tir.free``: scratch buffers of a kernel
+  (``shared``: one per GPU thread block).
 * ``tir.workspace_buffer offset N``: a view into the module's workspace, valid in the entry
   function; intermediates live there so they are allocated once per loaded module.
 * ``tir.view %slot offset N``: a typed buffer inside a byte buffer (storage shared by
@@ -44,6 +48,7 @@ from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     region_def,
     result_def,
@@ -61,8 +66,10 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-LOOP_KINDS = ("serial", "parallel", "vectorized", "unrolled")
-ALLOC_SCOPES = ("local", "heap")
+from xtvm.dialects.tir_gpu import launch_config, verify_barrier, verify_thread_loop
+
+LOOP_KINDS = ("serial", "parallel", "vectorized", "unrolled", "thread")
+ALLOC_SCOPES = ("local", "heap", "shared")
 
 ENTRY_ATTR = "xtvm.entry"
 
@@ -109,6 +116,7 @@ class PrimFuncOp(IRDLOperation):
                 raise VerifyException(f"tir.prim_func: arguments must be memrefs, got {t}")
         if not isinstance(self.block.last_op, ReturnOp):
             raise VerifyException("tir.prim_func: body must end with tir.return")
+        launch_config(self)  # GPU kernels: block/grid limits, shared bytes, barriers
 
     def print(self, printer: Printer) -> None:
         print_func_op_like(
@@ -148,6 +156,8 @@ class ForOp(IRDLOperation):
     ub = operand_def(IndexType)
     step = operand_def(IndexType)
     kind = prop_def(StringAttr)
+    thread = opt_prop_def(StringAttr)
+    """The GPU axis of a ``thread`` loop: ``blockIdx.x`` ... ``threadIdx.z``."""
     body = region_def("single_block")
 
     def __init__(
@@ -157,12 +167,18 @@ class ForOp(IRDLOperation):
         step: SSAValue,
         kind: str = "serial",
         body: Region | None = None,
+        thread: str | None = None,
     ):
         if body is None:
             body = Region(Block([YieldOp()], arg_types=[IndexType()]))
-        super().__init__(
-            operands=[lb, ub, step], properties={"kind": StringAttr(kind)}, regions=[body]
-        )
+        props: dict[str, Attribute] = {"kind": StringAttr(kind)}
+        if thread is not None:
+            props["thread"] = StringAttr(thread)
+        super().__init__(operands=[lb, ub, step], properties=props, regions=[body])
+
+    @property
+    def thread_tag(self) -> str | None:
+        return self.thread.data if self.thread is not None else None
 
     @property
     def block(self) -> Block:
@@ -177,6 +193,10 @@ class ForOp(IRDLOperation):
             raise VerifyException(
                 f"tir.for: kind must be one of {', '.join(LOOP_KINDS)}, got {self.kind.data!r}"
             )
+        if (self.kind.data == "thread") != (self.thread is not None):
+            raise VerifyException("tir.for: a thread tag goes with kind(thread) and only there")
+        if self.thread is not None:
+            verify_thread_loop(self)
         if len(self.block.args) != 1 or not isinstance(self.block.args[0].type, IndexType):
             raise VerifyException("tir.for: body must have exactly one index argument")
         if not isinstance(self.block.last_op, YieldOp):
@@ -191,7 +211,9 @@ class ForOp(IRDLOperation):
         printer.print_operand(self.ub)
         printer.print_string(" step ")
         printer.print_operand(self.step)
-        if self.kind.data != "serial":
+        if self.thread is not None:
+            printer.print_string(f' kind(thread "{self.thread.data}")')
+        elif self.kind.data != "serial":
             printer.print_string(f" kind({self.kind.data})")
         if self.attributes:
             printer.print_op_attributes(self.attributes, print_keyword=True)
@@ -207,17 +229,19 @@ class ForOp(IRDLOperation):
         ub = parser.parse_operand(IndexType())
         parser.parse_keyword("step")
         step = parser.parse_operand(IndexType())
-        kind = "serial"
+        kind, thread = "serial", None
         if parser.parse_optional_keyword("kind") is not None:
             parser.parse_punctuation("(")
             kind = parser.parse_identifier()
+            if kind == "thread":
+                thread = parser.parse_str_literal()
             parser.parse_punctuation(")")
         attrs = parser.parse_optional_attr_dict_with_keyword()
         body = parser.parse_region((iv.resolve(IndexType()),))
         block = body.block
         if not isinstance(block.last_op, YieldOp):
             block.add_op(YieldOp())
-        op = cls(lb, ub, step, kind, body)
+        op = cls(lb, ub, step, kind, body, thread)
         if attrs is not None:
             op.attributes.update(attrs.data)
         return op
@@ -225,7 +249,8 @@ class ForOp(IRDLOperation):
 
 @irdl_op_definition
 class AllocOp(IRDLOperation):
-    """``%b = tir.alloc "local" : memref<..>``: stack (local) or heap scratch of a kernel."""
+    """``%b = tir.alloc "local" : memref<..>``: stack (local) or heap scratch of a kernel; in a
+    GPU kernel ``local`` is per thread and ``shared`` per thread block."""
 
     name = "tir.alloc"
     scope = prop_def(StringAttr)
@@ -238,6 +263,18 @@ class AllocOp(IRDLOperation):
     def verify_(self) -> None:
         if self.scope.data not in ALLOC_SCOPES:
             raise VerifyException(f"tir.alloc: scope must be one of {', '.join(ALLOC_SCOPES)}")
+
+
+@irdl_op_definition
+class BarrierOp(IRDLOperation):
+    """``tir.barrier``: every thread of the GPU block waits here (``__syncthreads()``); it
+    orders the block's shared-memory writes before the reads after it."""
+
+    name = "tir.barrier"
+    assembly_format = "attr-dict"
+
+    def verify_(self) -> None:
+        verify_barrier(self)
 
 
 @irdl_op_definition
@@ -372,6 +409,7 @@ TIR = Dialect(
         ForOp,
         YieldOp,
         AllocOp,
+        BarrierOp,
         FreeOp,
         WorkspaceBufferOp,
         ViewOp,

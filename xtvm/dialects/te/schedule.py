@@ -4,8 +4,9 @@ In spirit these are MLIR transform-dialect ops: they live in the kernel's ``te.s
 region and manipulate handles. ``te.stage "C"`` names a compute; ``te.axes`` /
 ``te.reduce_axes`` give handles to its loop axes; ``te.split``, ``te.tile`` and ``te.fuse``
 make new axes from old ones; ``te.reorder`` fixes the loop order of a stage; ``te.vectorize``,
-``te.parallel`` and ``te.unroll`` set loop kinds; ``te.compute_inline``, ``te.compute_at``
-and ``te.cache_write`` move whole stages. ``convert-te-to-tir`` interprets them in order.
+``te.parallel`` and ``te.unroll`` set loop kinds, ``te.bind`` makes an axis a GPU grid or
+block axis; ``te.compute_inline``, ``te.compute_at`` and ``te.cache_read``/``te.cache_write``
+(optionally into GPU ``shared`` or ``local`` memory) move whole stages. ``convert-te-to-tir`` interprets them in order.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from xdsl.irdl import (
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     region_def,
     result_def,
@@ -30,6 +32,10 @@ from xdsl.traits import HasParent, NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
 from xtvm.dialects.te.compute import KernelOp
+from xtvm.dialects.tir_gpu import MAX_EXTENT
+
+CACHE_SCOPES = ("shared", "local")
+"""GPU storage scopes of a cache stage: one copy per thread block, or per thread."""
 
 
 @irdl_attr_definition
@@ -215,6 +221,33 @@ class UnrollOp(_AxisAnnotation):
 
 
 @irdl_op_definition
+class BindOp(_InSchedule):
+    """``te.bind %a "threadIdx.x"``: the loop over this axis runs on GPU threads (or blocks)
+    along that dimension; it becomes ``tir.for kind(thread "threadIdx.x")``."""
+
+    name = "te.bind"
+    axis = operand_def(AxisType)
+    thread = prop_def(StringAttr)
+    assembly_format = "$axis $thread attr-dict"
+
+    def __init__(self, axis: SSAValue, thread: str):
+        super().__init__(operands=[axis], properties={"thread": StringAttr(thread)})
+
+    def verify_(self) -> None:
+        if self.thread.data not in MAX_EXTENT:
+            raise VerifyException(
+                f"te.bind: thread must be one of {', '.join(MAX_EXTENT)}, got {self.thread.data!r}"
+            )
+
+
+def _verify_scope(op: IRDLOperation, scope: StringAttr | None) -> None:
+    if scope is not None and scope.data not in CACHE_SCOPES:
+        raise VerifyException(
+            f"{op.name}: scope must be one of {', '.join(CACHE_SCOPES)}, got {scope.data!r}"
+        )
+
+
+@irdl_op_definition
 class ComputeInlineOp(_InSchedule):
     """``te.compute_inline %s``: no buffer for this stage; consumers recompute its body."""
 
@@ -242,16 +275,22 @@ class ComputeAtOp(_InSchedule):
 
 @irdl_op_definition
 class CacheWriteOp(_InSchedule):
-    """``%local = te.cache_write %s``: compute the stage into a local buffer (the new stage
-    ``%local``), then copy it out; ``%s`` becomes the copy stage."""
+    """``%local = te.cache_write %s [in "local"]``: compute the stage into a scratch buffer
+    (the new stage ``%local``; on a GPU in per-thread ``local`` or per-block ``shared``
+    memory), then copy it out; ``%s`` becomes the copy stage."""
 
     name = "te.cache_write"
     stage = operand_def(StageType)
+    scope = opt_prop_def(StringAttr)
     cache = result_def(StageType)
-    assembly_format = "$stage attr-dict"
+    assembly_format = "$stage (`in` $scope^)? attr-dict"
 
-    def __init__(self, stage: SSAValue):
-        super().__init__(operands=[stage], result_types=[StageType()])
+    def __init__(self, stage: SSAValue, scope: str | None = None):
+        props = {"scope": StringAttr(scope)} if scope is not None else {}
+        super().__init__(operands=[stage], properties=props, result_types=[StageType()])
+
+    def verify_(self) -> None:
+        _verify_scope(self, self.scope)
 
 
 @irdl_op_definition
@@ -259,15 +298,23 @@ class CacheReadOp(_InSchedule):
     """``%c = te.cache_read "A"``: a new stage ``%c`` copying tensor ``A`` (a placeholder's
     tensor name or a compute's stage name); every stage that read ``A`` reads the copy, so a
     ``compute_at`` of ``%c`` stages just the tile a consumer needs (a packed, cache-resident
-    operand tile)."""
+    operand tile). ``in "shared"`` puts the copy in GPU shared memory: attached at a
+    block-level axis, the threads load the tile together between two barriers."""
 
     name = "te.cache_read"
     tensor_name = prop_def(StringAttr)
+    scope = opt_prop_def(StringAttr)
     cache = result_def(StageType)
-    assembly_format = "$tensor_name attr-dict"
+    assembly_format = "$tensor_name (`in` $scope^)? attr-dict"
 
-    def __init__(self, name: str):
-        super().__init__(properties={"tensor_name": StringAttr(name)}, result_types=[StageType()])
+    def __init__(self, name: str, scope: str | None = None):
+        props = {"tensor_name": StringAttr(name)}
+        if scope is not None:
+            props["scope"] = StringAttr(scope)
+        super().__init__(properties=props, result_types=[StageType()])
+
+    def verify_(self) -> None:
+        _verify_scope(self, self.scope)
 
 
 SCHEDULE_OPS = [
@@ -282,6 +329,7 @@ SCHEDULE_OPS = [
     VectorizeOp,
     ParallelOp,
     UnrollOp,
+    BindOp,
     ComputeInlineOp,
     ComputeAtOp,
     CacheWriteOp,

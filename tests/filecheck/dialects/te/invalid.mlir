@@ -195,3 +195,39 @@ func.func @placeholder_outside() {
   %A = te.placeholder "A" : tensor<4xf32>
   func.return
 }
+
+// -----
+
+// CHECK: te.bind: thread must be one of blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y, threadIdx.z, got 'laneIdx'
+te.kernel @bad_bind {
+  %A = te.placeholder "A" : tensor<4xf32>
+  te.schedule {
+    %s = te.stage "A"
+    %i = te.axes %s : !te.axis
+    te.bind %i "laneIdx"
+  }
+  te.return %A : tensor<4xf32>
+}
+
+// -----
+
+// CHECK: te.cache_read: scope must be one of shared, local, got 'global'
+te.kernel @bad_cache_scope {
+  %A = te.placeholder "A" : tensor<4xf32>
+  te.schedule {
+    %c = te.cache_read "A" in "global"
+  }
+  te.return %A : tensor<4xf32>
+}
+
+// -----
+
+// CHECK: te.cache_write: scope must be one of shared, local, got 'heap'
+te.kernel @bad_cache_write_scope {
+  %A = te.placeholder "A" : tensor<4xf32>
+  te.schedule {
+    %s = te.stage "A"
+    %c = te.cache_write %s in "heap"
+  }
+  te.return %A : tensor<4xf32>
+}

@@ -119,6 +119,12 @@ te.kernel @sched {
     %c = te.cache_read "X"
     // CHECK-NEXT: te.compute_at [[C]], [[F]]
     te.compute_at %c, %f
+    // CHECK-NEXT: te.bind [[II]] "threadIdx.x"
+    te.bind %ii "threadIdx.x"
+    // CHECK-NEXT: [[CS:%[a-z0-9_]+]] = te.cache_read "X" in "shared"
+    %cs = te.cache_read "X" in "shared"
+    // CHECK-NEXT: [[NL:%[a-z0-9_]+]] = te.cache_write [[P]] in "local"
+    %nl = te.cache_write %p in "local"
   }
   // CHECK: te.return %N, %M : tensor<8x8xf32>, tensor<8x8xf32>
   te.return %N, %M : tensor<8x8xf32>, tensor<8x8xf32>

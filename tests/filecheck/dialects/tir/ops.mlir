@@ -48,3 +48,37 @@ tir.prim_func @main(%x: memref<4x16xf32>, %y: memref<4x16xf32>) attributes {xtvm
   tir.call @k(%t, %y) : memref<4x16xf32>, memref<4x16xf32>
   tir.return
 }
+
+// A GPU kernel: grid and block axes, a shared tile loaded cooperatively, barriers around it.
+// CHECK-LABEL: tir.prim_func @gpu(%a: memref<64xf32>, %out: memref<64xf32>)
+tir.prim_func @gpu(%a: memref<64xf32>, %out: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  // CHECK: %s = tir.alloc "shared" : memref<32xf32>
+  %s = tir.alloc "shared" : memref<32xf32>
+  // CHECK: tir.for %b = %c0 to %c2 step %c1 kind(thread "blockIdx.x") {
+  tir.for %b = %c0 to %c2 step %c1 kind(thread "blockIdx.x") {
+    // CHECK: tir.for %t = %c0 to %c32 step %c1 kind(thread "threadIdx.x") {
+    tir.for %t = %c0 to %c32 step %c1 kind(thread "threadIdx.x") {
+      %i = arith.muli %b, %c32 : index
+      %j = arith.addi %i, %t : index
+      %v = memref.load %a[%j] : memref<64xf32>
+      memref.store %v, %s[%t] : memref<32xf32>
+    }
+    // CHECK: tir.barrier
+    tir.barrier
+    tir.for %t2 = %c0 to %c32 step %c1 kind(thread "threadIdx.x") {
+      %r = arith.subi %c32, %t2 : index
+      %r1 = arith.subi %r, %c1 : index
+      %v = memref.load %s[%r1] : memref<32xf32>
+      %i = arith.muli %b, %c32 : index
+      %j = arith.addi %i, %t2 : index
+      memref.store %v, %out[%j] : memref<64xf32>
+      // CHECK: tir.barrier
+      tir.barrier
+    }
+  }
+  tir.return
+}
