@@ -31,11 +31,25 @@ MAX_LAUNCHES = 1 << 16
 MAX_ARGS = 1024
 
 _ENTRY = re.compile(r"^\s*(?:\.visible\s+|\.weak\s+)?\.entry\s+([A-Za-z_$%][\w$%]*)", re.M)
+_PARAMS = re.compile(r"\s*\(([^)]*)\)")
+_PARAM = re.compile(r"\.param\s+(?:\.align\s+\d+\s+)?\.(\w+)")
+POINTER_TYPES = ("u64", "b64", "s64")
 
 
 def ptx_entries(ptx: str) -> list[str]:
     """Names of the kernels (``.entry``) a PTX text defines."""
     return _ENTRY.findall(ptx)
+
+
+def ptx_signatures(ptx: str) -> dict[str, list[str]]:
+    """Each kernel's parameter types (``u64``, ...), in order, from its ``.entry`` line."""
+    signatures = {}
+    for match in _ENTRY.finditer(ptx):
+        body = ptx.find("{", match.end())
+        head = re.sub(r"//[^\n]*", "", ptx[match.end() : body if body >= 0 else len(ptx)])
+        params = _PARAMS.match(head)
+        signatures[match.group(1)] = _PARAM.findall(params.group(1)) if params else []
+    return signatures
 
 
 @dataclass(frozen=True)
@@ -151,7 +165,9 @@ def _arg(raw: Any, where: str, sizes: Mapping[str, list[tuple[int, int]]]) -> Ar
     return Arg(kind, index, offset)
 
 
-def _launch(raw: Any, k: int, sizes: Mapping[str, list[tuple[int, int]]], entries: set[str]):
+def _launch(
+    raw: Any, k: int, sizes: Mapping[str, list[tuple[int, int]]], entries: dict[str, list[str]]
+) -> Launch:
     where = f"launches[{k}]"
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where} is not an object")
@@ -173,6 +189,18 @@ def _launch(raw: Any, k: int, sizes: Mapping[str, list[tuple[int, int]]], entrie
     if not isinstance(args, list) or len(args) > MAX_ARGS:
         raise ValueError(f"{where} has no 'args' list (of at most {MAX_ARGS})")
     parsed = tuple(_arg(a, f"{where}.args[{j}]", sizes) for j, a in enumerate(args))
+    params = entries[kernel]
+    if len(params) != len(parsed):
+        raise ValueError(
+            f"{where}: kernel '{kernel}' takes {len(params)} parameters, the plan passes "
+            f"{len(parsed)} pointers"
+        )
+    wrong = [j for j, t in enumerate(params) if t not in POINTER_TYPES]
+    if wrong:
+        raise ValueError(
+            f"{where}: parameter {wrong[0]} of kernel '{kernel}' is .{params[wrong[0]]}, "
+            "not a 64-bit pointer"
+        )
     return Launch(kernel, grid, block, shared, parsed)
 
 
@@ -200,7 +228,7 @@ def build_plan(metadata: Mapping[str, Any], ptx: str, constants_bytes: int) -> P
     raw_launches = metadata.get("launches")
     if not isinstance(raw_launches, list) or len(raw_launches) > MAX_LAUNCHES:
         raise ValueError(f"'launches' is not a list (of at most {MAX_LAUNCHES})")
-    entries = set(ptx_entries(ptx))
+    entries = ptx_signatures(ptx)
     launches = tuple(_launch(r, k, sizes, entries) for k, r in enumerate(raw_launches))
     return Plan(launches, constants, workspace)
 

@@ -11,6 +11,7 @@ from cuda_samples import ADD_PTX, constants_blob, mutated, two_kernel_metadata
 
 from xtvm.errors import ModelError, XTVMError
 from xtvm.runtime.cuda import CudaModule, ptx_entries, required_capability
+from xtvm.runtime.cuda.plan import ptx_signatures
 
 
 def test_good_plan_is_parsed() -> None:
@@ -27,6 +28,25 @@ def test_good_plan_is_parsed() -> None:
 def test_ptx_entries() -> None:
     assert ptx_entries(ADD_PTX) == ["add_const", "scale2"]
     assert ptx_entries(".entry k_0 (\n.weak .entry $w()\n// .entry no") == ["k_0", "$w"]
+
+
+def test_ptx_signatures_of_llvm_output() -> None:
+    """NVPTX prints pointer parameters as ``.param .u64 .ptr .global .align 1 k_param_0``."""
+    ptx = (
+        ".visible .entry k(\n\t.param .u64 .ptr .global .align 1 k_param_0,\n"
+        "\t.param .align 8 .b64 k_param_1, // a comment (with parens)\n"
+        "\t.param .f32 k_param_2\n)\n{\n}\n.entry none()\n{\n}\n"
+    )
+    assert ptx_signatures(ptx) == {"k": ["u64", "b64", "f32"], "none": []}
+
+
+def test_arguments_must_match_the_kernel_parameters() -> None:
+    meta = mutated(lambda m: m["launches"][1]["args"].pop())
+    with pytest.raises(ModelError, match="kernel 'scale2' takes 2 parameters, the plan passes 1"):
+        CudaModule(ADD_PTX, meta, constants_blob())
+    ptx = ADD_PTX.replace(".param .u64 b", ".param .f32 b")
+    with pytest.raises(ModelError, match="parameter 1 of kernel 'scale2' is .f32, not a 64-bit"):
+        CudaModule(ptx, two_kernel_metadata(), constants_blob())
 
 
 def test_required_capability() -> None:
