@@ -1,0 +1,136 @@
+"""Math functions on the GPU without libdevice.
+
+NVPTX has instructions for sqrt, fabs, floor/ceil/trunc/round, min/max, fma and copysign,
+which ``convert-tir-to-llvm`` emits as LLVM intrinsics. The transcendental ones have no
+libm to call in PTX (LLVM aborts the process on ``llvm.exp.f32`` for nvptx), and
+libdevice ships only with the CUDA toolkit. So f32 exp/log/tanh/erf/sigmoid-style math is
+built here from the hardware's approximate base-2 units (``ex2.approx``, ``lg2.approx``,
+about 2 ulp), as CUDA's fast-math ``__expf``/``__logf`` are: relative error around 1e-6
+for the arguments models see. Other types and functions are a CompileError naming them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.dialects import llvm, math
+from xdsl.dialects.builtin import FloatAttr, f32
+from xdsl.ir import Operation, SSAValue
+
+from xtvm.errors import CompileError
+from xtvm.lowering.tir_to_llvm.state import FuncLowering
+
+LOG2E = 1.4426950408889634
+LN2 = 0.6931471805599453
+# Abramowitz & Stegun 7.1.26: erf(x) = 1 - t*(a1 + t*(a2 + ...)) * exp(-x^2), t = 1/(1+p*x);
+# absolute error below 1.5e-7 for x >= 0
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def _c(fl: FuncLowering, value: float) -> SSAValue:
+    return fl.constant(FloatAttr(value, f32), f32)
+
+
+def _call(fl: FuncLowering, name: str, x: SSAValue) -> SSAValue:
+    return fl.emit(llvm.CallIntrinsicOp(name, [x], [f32]))
+
+
+def _mul(fl: FuncLowering, a: SSAValue, b: SSAValue) -> SSAValue:
+    return fl.emit(llvm.FMulOp(a, b))
+
+
+def exp2(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    return _call(fl, "llvm.nvvm.ex2.approx.f", x)
+
+
+def exp(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    return exp2(fl, _mul(fl, x, _c(fl, LOG2E)))
+
+
+def log2(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    return _call(fl, "llvm.nvvm.lg2.approx.f", x)
+
+
+def log(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    return _mul(fl, log2(fl, x), _c(fl, LN2))
+
+
+def tanh(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    """sign(x) * (1 - 2 / (exp(2|x|) + 1)): exact limits (exp overflows to inf -> 1)."""
+    ax = fl.emit(llvm.FAbsOp(x, f32))
+    e = exp(fl, fl.emit(llvm.FAddOp(ax, ax)))
+    q = fl.emit(llvm.FDivOp(_c(fl, 2.0), fl.emit(llvm.FAddOp(e, _c(fl, 1.0)))))
+    return fl.emit(llvm.FCopySignOp(fl.emit(llvm.FSubOp(_c(fl, 1.0), q)), x))
+
+
+def erf(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    ax = fl.emit(llvm.FAbsOp(x, f32))
+    t = fl.emit(
+        llvm.FDivOp(_c(fl, 1.0), fl.emit(llvm.FAddOp(_c(fl, 1.0), _mul(fl, ax, _c(fl, _ERF_P)))))
+    )
+    poly = _c(fl, _ERF_A[-1])
+    for a in reversed(_ERF_A[:-1]):
+        poly = fl.emit(llvm.FAddOp(_mul(fl, poly, t), _c(fl, a)))
+    poly = _mul(fl, poly, t)
+    neg_sq = fl.emit(llvm.FNegOp(_mul(fl, ax, ax)))
+    y = fl.emit(llvm.FSubOp(_c(fl, 1.0), _mul(fl, poly, exp(fl, neg_sq))))
+    return fl.emit(llvm.FCopySignOp(y, x))
+
+
+def pow_(fl: FuncLowering, x: SSAValue, y: SSAValue) -> SSAValue:
+    """x ** y for x > 0 as exp2(y * log2 x); models' Pow has positive bases or is
+    simplified to multiplications first (x ** 2)."""
+    return exp2(fl, _mul(fl, y, log2(fl, x)))
+
+
+_F32: dict[type[Operation], Callable[..., SSAValue]] = {
+    math.ExpOp: exp,
+    math.Exp2Op: exp2,
+    math.LogOp: log,
+    math.Log2Op: log2,
+    math.TanhOp: tanh,
+    math.ErfOp: erf,
+    math.PowFOp: pow_,
+}
+# functions whose LLVM lowering would be a libm call, which PTX cannot make
+_NEEDS_LIBM = (
+    math.SinOp,
+    math.CosOp,
+    math.TanOp,
+    math.AsinOp,
+    math.AcosOp,
+    math.AtanOp,
+    math.Atan2Op,
+    math.SinhOp,
+    math.CoshOp,
+    math.Log10Op,
+    math.ExpM1Op,
+    math.Log1pOp,
+    math.CbrtOp,
+    math.AsinhOp,
+    math.AcoshOp,
+    math.AtanhOp,
+)
+
+
+def _lower(fl: FuncLowering, op: Operation) -> None:
+    args = [fl.get(v) for v in op.operands]
+    if any(a.type != f32 for a in args):
+        raise CompileError(
+            f"@{fl.name}: '{op.name}' on {args[0].type} has no cuda lowering (f32 only)"
+        )
+    fl.set(op.results[0], _F32[type(op)](fl, *args))
+
+
+def _refuse(fl: FuncLowering, op: Operation) -> None:
+    raise CompileError(f"@{fl.name}: '{op.name}' has no cuda lowering yet")
+
+
+def handler(op: Operation) -> Callable[[FuncLowering, Operation], None] | None:
+    """The GPU lowering of a math op, or None to use ``convert-tir-to-llvm``'s."""
+    if type(op) in _F32:
+        return _lower
+    if isinstance(op, _NEEDS_LIBM):
+        return _refuse
+    return None
