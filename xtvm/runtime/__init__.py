@@ -14,7 +14,7 @@ import os
 from xtvm.errors import ModelError
 from xtvm.runtime.c_runtime import c_runtime_dir, c_runtime_sources
 from xtvm.runtime.cpu_features import check_cpu_features
-from xtvm.runtime.cuda.loader import load_cuda_library
+from xtvm.runtime.cuda.loader import read_cuda_library
 from xtvm.runtime.elf import check_loadable
 from xtvm.runtime.metadata import check_metadata
 from xtvm.runtime.module import ENTRY_TYPE, NUM_THREADS_SYMBOL, Module, aligned_empty
@@ -59,6 +59,12 @@ def load(path: str | os.PathLike[str]) -> Module:
 
 def _load_library(full: str, path: str, package: ExtractedPackage | None = None) -> Module:
     """``load`` of the library file ``full`` (``path``: the name shown in messages)."""
+    cuda_module = read_cuda_library(full, path)  # data only: read as a file, never dlopen'd
+    if cuda_module is not None:
+        if package is not None:
+            package.check_matches(cuda_module.metadata, path)
+        cuda_module.library_path = full
+        return cuda_module
     check_loadable(full, path)  # another architecture: say so instead of dlopen's message
     try:
         lib = ctypes.CDLL(full)
@@ -69,7 +75,8 @@ def _load_library(full: str, path: str, package: ExtractedPackage | None = None)
         raise ModelError(f"cannot load '{path}': {first}") from None
     try:
         meta_char = ctypes.c_char.in_dll(lib, METADATA_SYMBOL)
-    except ValueError:
+        entry_addr = ctypes.cast(getattr(lib, ENTRY_SYMBOL), ctypes.c_void_p).value
+    except (ValueError, AttributeError):
         raise ModelError(
             f"cannot load '{path}': not an xtvm library (no {METADATA_SYMBOL}/{ENTRY_SYMBOL})"
         ) from None
@@ -79,18 +86,6 @@ def _load_library(full: str, path: str, package: ExtractedPackage | None = None)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"cannot load '{path}': corrupt {METADATA_SYMBOL}: {exc}") from None
     check_metadata(metadata, path, METADATA_SYMBOL)  # a bad signature: an error now, not at run
-    if metadata.get("device") == "cuda":  # data only (PTX for the driver): no CPU check
-        if package is not None:
-            package.check_matches(metadata, path)
-        cuda_module = load_cuda_library(lib, metadata, full, path)
-        cuda_module.library_path = full
-        return cuda_module
-    try:
-        entry_addr = ctypes.cast(getattr(lib, ENTRY_SYMBOL), ctypes.c_void_p).value
-    except AttributeError:
-        raise ModelError(
-            f"cannot load '{path}': not an xtvm library (no {METADATA_SYMBOL}/{ENTRY_SYMBOL})"
-        ) from None
     check_cpu_features(metadata, path)  # nothing of the library has run yet
     if package is not None:
         package.check_matches(metadata, path)

@@ -1,83 +1,60 @@
 """Read a cuda module out of an exported library (:mod:`xtvm.backends.cuda.export`).
 
-The library is data only (linked without start files, so ``dlopen`` runs none of its code):
-the metadata, the PTX and the constants are copied out of its symbols and checked like a
-freshly built module; the driver sees the PTX at the first run.
+The library is data only, so it is read as a file (:mod:`xtvm.runtime.cuda.elf_symbols`),
+never ``dlopen``-ed: nothing of it runs, the linker's symbol sizes bound every read, and a
+library linked on one host architecture loads on another. The metadata, PTX and constants
+are checked like a freshly built module's; the driver sees the PTX at the first run.
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
-from typing import Any
+import json
+import struct
 
 from xtvm.errors import ModelError
+from xtvm.runtime.cuda.elf_symbols import read_symbols
 from xtvm.runtime.cuda.module import CudaModule
+from xtvm.runtime.metadata import check_metadata
 
+METADATA_SYMBOL = "xtvm_metadata"
 PTX_SYMBOL = "xtvm_ptx"
 CONSTANTS_SYMBOL = "xtvm_constants"
 CONSTANTS_SIZE_SYMBOL = "xtvm_constants_size"
-MAX_PTX_BYTES = 1 << 30
+_SYMBOLS = (METADATA_SYMBOL, PTX_SYMBOL, CONSTANTS_SYMBOL, CONSTANTS_SIZE_SYMBOL)
 
 
-def mapped_end(address: int, path: str) -> int | None:
-    """End of the run of ``path``'s mappings (``/proc/self/maps``) that holds ``address``:
-    sizes read from the library are bounded by it, so a forged size cannot make us read
-    past the library. None where the maps cannot be read."""
+def _text(data: bytes, symbol: str, shown: str) -> str:
+    """A NUL-terminated UTF-8 string symbol's text."""
+    if not data.endswith(b"\0") or b"\0" in data[:-1]:
+        raise ModelError(f"cannot load '{shown}': {symbol} is not one NUL-terminated string")
     try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    real = os.path.realpath(path)
-    ranges = []
-    for line in lines:
-        fields = line.split(maxsplit=5)
-        if len(fields) == 6 and os.path.realpath(fields[5]) == real:
-            lo, hi = fields[0].split("-")
-            ranges.append((int(lo, 16), int(hi, 16)))
-    runs: list[list[int]] = []
-    for lo, hi in sorted(ranges):
-        if runs and lo == runs[-1][1]:
-            runs[-1][1] = hi  # adjacent segments of the same file
-        else:
-            runs.append([lo, hi])
-    return next((hi for lo, hi in runs if lo <= address < hi), None)
-
-
-def load_cuda_library(
-    lib: ctypes.CDLL, metadata: dict[str, Any], path: str, shown: str
-) -> CudaModule:
-    """The CudaModule held by the opened library ``lib`` at ``path`` (``shown``: its name
-    in messages)."""
-    try:
-        ptx_addr = ctypes.addressof(ctypes.c_char.in_dll(lib, PTX_SYMBOL))
-        blob_addr = ctypes.addressof(ctypes.c_char.in_dll(lib, CONSTANTS_SYMBOL))
-        size = ctypes.c_uint64.in_dll(lib, CONSTANTS_SIZE_SYMBOL).value
-    except ValueError:
-        raise ModelError(
-            f"cannot load '{shown}': a cuda library needs {PTX_SYMBOL}, {CONSTANTS_SYMBOL} "
-            f"and {CONSTANTS_SIZE_SYMBOL}"
-        ) from None
-    ptx_end = mapped_end(ptx_addr, path)
-    if ptx_end is None:
-        raw = ctypes.string_at(ptx_addr)
-    else:
-        raw = ctypes.string_at(ptx_addr, min(ptx_end - ptx_addr, MAX_PTX_BYTES + 1))
-        if b"\0" not in raw:
-            raise ModelError(f"cannot load '{shown}': {PTX_SYMBOL} is not NUL-terminated")
-        raw = raw[: raw.index(b"\0")]
-    blob_end = mapped_end(blob_addr, path) if size else None
-    limit = os.path.getsize(path) if blob_end is None else blob_end - blob_addr
-    if size > limit:
-        raise ModelError(
-            f"cannot load '{shown}': {CONSTANTS_SIZE_SYMBOL} = {size} runs past the library"
-        )
-    try:
-        ptx = raw.decode("utf-8")
+        return data[:-1].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ModelError(f"cannot load '{shown}': {PTX_SYMBOL} is not UTF-8: {exc}") from None
-    constants = ctypes.string_at(blob_addr, size) if size else b""
-    module = CudaModule(ptx, metadata, constants, shown=shown)
-    module._keepalive = lib
-    return module
+        raise ModelError(f"cannot load '{shown}': {symbol} is not UTF-8: {exc}") from None
+
+
+def read_cuda_library(path: str, shown: str) -> CudaModule | None:
+    """The CudaModule in the library file ``path``, or None when it is not a cuda library
+    (no ``xtvm_ptx``: a CPU library, for the ``dlopen`` path)."""
+    symbols = read_symbols(path, _SYMBOLS, shown)
+    if symbols is None or PTX_SYMBOL not in symbols:
+        return None
+    missing = [s for s in _SYMBOLS if s not in symbols]
+    if missing:
+        raise ModelError(f"cannot load '{shown}': a cuda library without {', '.join(missing)}")
+    try:
+        metadata = json.loads(_text(symbols[METADATA_SYMBOL], METADATA_SYMBOL, shown))
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"cannot load '{shown}': corrupt {METADATA_SYMBOL}: {exc}") from None
+    check_metadata(metadata, shown, METADATA_SYMBOL)
+    if metadata.get("device") != "cuda":
+        raise ModelError(f"cannot load '{shown}': it has PTX but its metadata is not for cuda")
+    ptx = _text(symbols[PTX_SYMBOL], PTX_SYMBOL, shown)
+    size_field = symbols[CONSTANTS_SIZE_SYMBOL]
+    constants = symbols[CONSTANTS_SYMBOL]
+    if len(size_field) != 8 or struct.unpack("<Q", size_field)[0] != len(constants):
+        raise ModelError(
+            f"cannot load '{shown}': {CONSTANTS_SIZE_SYMBOL} disagrees with the size of "
+            f"{CONSTANTS_SYMBOL} ({len(constants)} bytes)"
+        )
+    return CudaModule(ptx, metadata, constants, shown=shown)
