@@ -3,8 +3,9 @@
 The library holds data only, no code of ours: ``xtvm_metadata`` (the JSON, NUL-terminated),
 ``xtvm_ptx`` (the PTX text, NUL-terminated), ``xtvm_constants`` (the weights blob, 64-byte
 aligned) and ``xtvm_constants_size`` (its length, a little-endian uint64). The runtime reads
-them after ``dlopen`` and hands the PTX to the driver at the first run, so loading never
-executes device code. The bytes go in through the assembler's ``.incbin`` (hundreds of MB
+them from the file through the ELF dynamic symbol table, without ``dlopen``
+(:mod:`xtvm.runtime.cuda.loader`), and hands the PTX to the driver at the first run, so
+loading executes no code, host or device. The bytes go in through the assembler's ``.incbin`` (hundreds of MB
 of weights assemble in a moment, where an LLVM constant would be slow) and the host C
 compiler links the object (:mod:`xtvm.backends.llvm.toolchain`). A package is the library
 as ``mod.so`` plus ``metadata.json``, written by :func:`xtvm.driver.package.export_package`.
