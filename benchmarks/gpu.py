@@ -156,8 +156,11 @@ def bench_gemm(n: int, target: str, args: argparse.Namespace) -> dict[str, Any] 
         end.synchronize()
         return start.elapsed_time(end) / args.repeat
 
+    runtime_module = getattr(lib, "module", lib)  # a CompiledModule wraps the CudaModule
+
     def xtvm_block() -> float:
-        return lib.benchmark([a], repeat=1, number=args.repeat, include_copies=False)["median_ms"]
+        stats = runtime_module.benchmark([a], repeat=1, number=args.repeat, include_copies=False)
+        return stats["median_ms"]
 
     times = alternate({"xtvm": xtvm_block, "torch": torch_block}, args.blocks)
     xtvm_ms, torch_ms = statistics.median(times["xtvm"]), statistics.median(times["torch"])

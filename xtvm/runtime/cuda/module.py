@@ -343,14 +343,14 @@ class CudaModule(Module):
         raise XTVMError("profiling is not supported for cuda modules; use benchmark()")
 
     # -- export -----------------------------------------------------------------------
-    def export_library(self, path: str) -> None:
+    def export_library(self, path: str) -> str:  # type: ignore[override]
         """Write a shared library (``.so``) or a package (``.tar``) holding the PTX, the
-        plan and the constants; a loaded module can be exported again."""
+        plan and the constants; return its absolute path. A loaded module exports again."""
         # the compiler side (needs a C compiler), imported here so that the runtime alone
         # never imports it
         from xtvm.backends.cuda.export import export_cuda
 
-        export_cuda(self, str(path))
+        return export_cuda(self, str(path))
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i['name']}: {i['dtype']}{list(i['shape'])}" for i in self._inputs)

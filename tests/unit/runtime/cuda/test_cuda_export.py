@@ -45,7 +45,7 @@ def _hand_made_library(folder, metadata, constants_size: int, name: str):
 def test_round_trip(tmp_path, name: str) -> None:
     m = _module()
     path = tmp_path / name
-    m.export_library(str(path))
+    assert m.export_library(str(path)) == str(path)
     loaded = xtvm.runtime.load(path)
     assert isinstance(loaded, CudaModule)
     assert loaded.ptx == ADD_PTX
