@@ -285,6 +285,13 @@ def build(
         raise CompileError(f"num_threads must be a positive int, got {num_threads!r}")
     tgt = target if isinstance(target, Target) else Target.from_string(str(target))
     tuning = _tuning_dispatch(tuning_records, tgt)
+    if tgt.kind == "cuda":
+        from xtvm.driver.cuda_build import build_cuda
+
+        if num_threads is not None or profile:
+            raise CompileError("num_threads and profile are CPU options, not for cuda builds")
+        spec = _pipeline_spec(opt_level, pipeline)
+        return build_cuda(mod, tgt, spec, tuning, verify_ir_enabled(verify_ir))
     recipe = _Recipe(_pipeline_spec(opt_level, pipeline), tgt, num_threads, bool(profile), tuning)
     source = mod.clone()  # the caller may change ``mod`` later; rebuilds start from this
     store = BuildCache.open(cache)

@@ -1,0 +1,142 @@
+"""``build`` for ``target="cuda"``: relay -> GPU kernels (PTX) + a launch plan.
+
+The pipeline is the CPU one of the same opt level with two differences: no
+``relay-alter-layout`` (its blocked layouts are x86 register tiles; GPU schedules want
+plain row-major tensors, coalesced along the last axis) and a GPU tail after
+``convert-te-to-tir`` (``tir-simplify``, then ``convert-tir-to-nvvm``: no vectorizing,
+CPU math expansion, storage rewriting or OpenMP outlining). Schedules learn that they
+target a GPU from the ``device`` option, which the driver sets on every pass that has
+one. The result is a :class:`CudaCompiledModule` around the runtime's ``CudaModule``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import DiagnosticException
+
+from xtvm.driver.compiled import CompiledModule
+from xtvm.errors import CompileError, XTVMError
+
+GPU_TAIL = "convert-te-to-tir,tir-simplify,convert-tir-to-nvvm"
+CPU_ONLY_PASSES = ("relay-alter-layout",)
+
+
+def cuda_pipeline(spec: str) -> str:
+    """The cuda form of a CPU pipeline string (see the module docstring)."""
+    head, sep, _ = spec.partition("convert-te-to-tir")
+    if not sep:
+        raise CompileError("a cuda pipeline needs convert-te-to-tir (it lowers to tir kernels)")
+    names = [p for p in head.split(",") if p and p.split("{", 1)[0] not in CPU_ONLY_PASSES]
+    return ",".join([*names, GPU_TAIL])
+
+
+def _for_device(passes: list[ModulePass], device: str) -> list[ModulePass]:
+    out = []
+    for p in passes:
+        names = {f.name for f in dataclasses.fields(p)}
+        out.append(dataclasses.replace(p, device=device) if "device" in names else p)
+    return out
+
+
+class CudaCompiledModule(CompiledModule):
+    """A model compiled for an NVIDIA GPU: runs through the CUDA driver where a GPU is
+    present (else a DeviceError at the first run), exports anywhere. ``ptx`` is the
+    generated code; ``get_source("ptx")`` (or "asm") returns it too."""
+
+    @property
+    def ptx(self) -> str:
+        return self.module.ptx  # type: ignore[attr-defined]
+
+    @property
+    def constants(self) -> bytes:
+        """The weights blob the launch plan's ``constant`` arguments point into."""
+        return self.module.constants  # type: ignore[attr-defined]
+
+    def get_source(self, level: str = "llvm") -> str:
+        if level in ("ptx", "asm"):
+            return self.ptx
+        if level == "ll":
+            return self._sources["ll"]
+        return super().get_source(level)
+
+    def export_library(self, path: Any) -> str:
+        """A data-only shared library (or ``.tar`` package) holding the PTX, the plan and
+        the constants, for ``xtvm.runtime.load``."""
+        import os
+
+        from xtvm.backends.cuda.export import export_cuda
+
+        return export_cuda(self.module, os.fspath(path))  # type: ignore[arg-type]
+
+    def export_bundle(self, folder: Any, name: str = "model") -> Any:
+        raise XTVMError("static bundles are CPU-only; export a cuda module with export_library")
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{i['name']}: {i['dtype']}{list(i['shape'])}" for i in self.input_info)
+        outs = ", ".join(f"{o['dtype']}{list(o['shape'])}" for o in self.output_info)
+        return f"<xtvm.CompiledModule ({ins}) -> ({outs}) for '{self.target}'>"
+
+
+def build_cuda(
+    mod: ModuleOp,
+    target: Any,
+    spec: str,
+    tuning: Any = None,
+    verify_ir: bool = False,
+    times: list[tuple[str, float]] | None = None,
+) -> CudaCompiledModule:
+    """Compile relay ``mod`` with the cuda form of pipeline ``spec`` for cuda ``target``."""
+    from xtvm.backends.cuda.codegen import constants_blob, nvptx_ir
+    from xtvm.backends.cuda.ptx import emit_ptx
+    from xtvm.driver.compile import (
+        _first_line,
+        _with_option,
+        read_metadata,
+        run_pipeline,
+        with_build_info,
+    )
+    from xtvm.passes.registry import parse_pipeline
+    from xtvm.runtime.cuda import CudaModule
+
+    times = list(times or [])
+    passes = _for_device(parse_pipeline(cuda_pipeline(spec)), "cuda")
+    if tuning is not None:
+        passes = _with_option(passes, "tuning", tuning)
+    start = time.perf_counter()
+    source = mod.clone()
+    module = mod.clone()
+    try:
+        module.verify()
+    except DiagnosticException as exc:
+        raise CompileError(f"the input module does not verify: {_first_line(exc)}") from exc
+    times.append(("verify-input", time.perf_counter() - start))
+    result = run_pipeline(module, passes, verify=verify_ir)
+    times += result.pass_times
+    metadata = with_build_info(read_metadata(module), target)
+    start = time.perf_counter()
+    ll = nvptx_ir(module, target)
+    times.append(("llvm-translate", time.perf_counter() - start))
+    start = time.perf_counter()
+    ptx = emit_ptx(ll, target)
+    times.append(("nvptx-codegen", time.perf_counter() - start))
+    blob = constants_blob(module, metadata.get("constants", []))
+    runtime = CudaModule(ptx, metadata, blob)
+
+    def rebuild(level: str | None = None) -> tuple[dict[str, Any], Any]:
+        again = source.clone()
+        return run_pipeline(again, passes, copy_last=False).sources, None
+
+    return CudaCompiledModule(
+        runtime,
+        ir_module=None,
+        target=target,
+        metadata=runtime.metadata,
+        sources={**result.sources, "ll": ll},
+        pass_times=times,
+        rebuild=rebuild,
+    )
