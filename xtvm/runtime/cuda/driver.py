@@ -15,7 +15,7 @@ pointers are plain ints.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from xtvm.errors import DeviceError
@@ -117,16 +117,15 @@ class Driver(Protocol):
     def mem_free(self, ptr: int) -> None: ...
     def copy_to_device(self, dst: int, src: int, nbytes: int, stream: int) -> None: ...
     def copy_to_host(self, dst: int, src: int, nbytes: int, stream: int) -> None: ...
-    def launch(
+    def prepare_launch(
         self,
         func: int,
         grid: Sequence[int],
         block: Sequence[int],
         shared_bytes: int,
-        stream: int,
         pointers: Sequence[int],
         name: str = "",
-    ) -> None: ...
+    ) -> Callable[[int], None]: ...
     def stream_create(self) -> int: ...
     def stream_synchronize(self, stream: int) -> None: ...
     def stream_destroy(self, stream: int) -> None: ...
@@ -281,6 +280,33 @@ class CudaDriver:
         self._call("cuMemcpyDtoHAsync_v2", _ptr(dst), src, nbytes, _ptr(stream))
 
     # -- execution --------------------------------------------------------------------
+    def prepare_launch(
+        self,
+        func: int,
+        grid: Sequence[int],
+        block: Sequence[int],
+        shared_bytes: int,
+        pointers: Sequence[int],
+        name: str = "",
+    ) -> Callable[[int], None]:
+        """A launcher of ``func`` on a stream with these device pointers as its parameters.
+        The parameter arrays are built once, so a run costs one foreign call per kernel
+        (a model launches tens to hundreds of kernels per run)."""
+        count = max(len(pointers), 1)
+        values = (ctypes.c_uint64 * count)(*pointers)
+        base = ctypes.addressof(values)
+        params = (_ptr * count)(*[base + 8 * k for k in range(len(pointers))])
+        call = self._fns["cuLaunchKernel"]
+        head = (_ptr(func), *grid, *block, shared_bytes)
+        keep = (values, params)  # the pointers live as long as the launcher
+
+        def launch(stream: int) -> None:
+            code = call(*head, _ptr(stream), keep[1], None)
+            if code != 0:
+                raise DeviceError(f"cuLaunchKernel failed: {self.error_text(code)} ({name})")
+
+        return launch
+
     def launch(
         self,
         func: int,
@@ -291,22 +317,8 @@ class CudaDriver:
         pointers: Sequence[int],
         name: str = "",
     ) -> None:
-        """Launch ``func`` with device pointers as its parameters, in order."""
-        values = (ctypes.c_uint64 * max(len(pointers), 1))(*pointers)
-        params = (_ptr * max(len(pointers), 1))(
-            *[ctypes.addressof(values) + 8 * k for k in range(len(pointers))]
-        )
-        self._call(
-            "cuLaunchKernel",
-            _ptr(func),
-            *grid,
-            *block,
-            shared_bytes,
-            _ptr(stream),
-            params,
-            None,
-            detail=name,
-        )
+        """Launch ``func`` once with device pointers as its parameters, in order."""
+        self.prepare_launch(func, grid, block, shared_bytes, pointers, name)(stream)
 
     def stream_create(self) -> int:
         stream = _ptr()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,12 +50,9 @@ def _address(arr: np.ndarray) -> int:
 
 @dataclass
 class _Launch:
-    func: int
-    grid: tuple[int, int, int]
-    block: tuple[int, int, int]
-    shared: int
-    pointers: list[int]
     name: str
+    pointers: list[int]
+    run: Callable[[int], None]  # launches on the given stream
 
 
 @dataclass
@@ -194,16 +191,15 @@ class CudaModule(Module):
                 if launch.shared_bytes > _DEFAULT_SHARED:
                     drv.set_max_dynamic_shared(functions[launch.kernel], launch.shared_bytes)
             pointers = [bases[a.kind][a.index] + a.offset for a in launch.args]
-            state.launches.append(
-                _Launch(
-                    functions[launch.kernel],
-                    launch.grid,
-                    launch.block,
-                    launch.shared_bytes,
-                    pointers,
-                    launch.kernel,
-                )
+            run = drv.prepare_launch(
+                functions[launch.kernel],
+                launch.grid,
+                launch.block,
+                launch.shared_bytes,
+                pointers,
+                launch.kernel,
             )
+            state.launches.append(_Launch(launch.kernel, pointers, run))
 
     @staticmethod
     def _release(state: _DeviceState) -> None:
@@ -266,17 +262,9 @@ class CudaModule(Module):
     @staticmethod
     def _launch_all(state: _DeviceState) -> None:
         """The plan's kernels, in order, on the module's stream."""
-        drv, stream = state.driver, state.stream
+        stream = state.stream
         for launch in state.launches:
-            drv.launch(
-                launch.func,
-                launch.grid,
-                launch.block,
-                launch.shared,
-                stream,
-                launch.pointers,
-                launch.name,
-            )
+            launch.run(stream)
 
     def _invoke(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         state = self._device()

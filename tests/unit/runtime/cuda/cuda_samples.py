@@ -245,6 +245,18 @@ class FakeDriver:
         self._record("launch", name, tuple(grid), tuple(block), tuple(pointers))
         REFERENCES[name]([self._view(p, 16).view(np.float32) for p in pointers])
 
+    def prepare_launch(
+        self,
+        func: int,
+        grid: Sequence[int],
+        block: Sequence[int],
+        shared_bytes: int,
+        pointers: Sequence[int],
+        name: str = "",
+    ) -> Callable[[int], None]:
+        self._record("prepare_launch", name)
+        return lambda stream: self.launch(func, grid, block, shared_bytes, stream, pointers, name)
+
     def stream_create(self) -> int:
         self._record("stream_create")
         return 0x51

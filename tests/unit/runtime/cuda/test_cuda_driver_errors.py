@@ -83,3 +83,30 @@ def test_successful_calls_return_values() -> None:
     assert drv.mem_alloc(16) == 0  # the stand-in leaves the out-parameter untouched
     drv.launch(1, (1, 1, 1), (32, 1, 1), 0, 0, [16, 32], "k")
     assert drv.event_elapsed_ms(1, 2) == 0.0
+
+
+def test_launch_passes_pointers_to_each_parameter() -> None:
+    """cuLaunchKernel gets grid, block, shared bytes, the stream and an array of addresses
+    of the parameter values (the device pointers), as cuda.h specifies."""
+    seen: list[tuple[Any, ...]] = []
+    lib = FakeLib({})
+    lib.cuLaunchKernel = lambda *args: seen.append(args) or 0
+    drv = CudaDriver(lib)
+    launcher = drv.prepare_launch(7, (2, 3, 4), (32, 8, 1), 1024, [0x1000, 0x2040, 0xFFFF0000])
+    launcher(0x51)
+    launcher(0x52)
+    assert len(seen) == 2
+    func, gx, gy, gz, bx, by, bz, shared, stream, params, extra = seen[1]
+    assert (func.value, gx, gy, gz, bx, by, bz, shared) == (7, 2, 3, 4, 32, 8, 1, 1024)
+    assert stream.value == 0x52 and extra is None
+    values = [ctypes.c_uint64.from_address(params[k]).value for k in range(3)]
+    assert values == [0x1000, 0x2040, 0xFFFF0000]
+
+
+def test_failed_launch_names_the_kernel() -> None:
+    drv = CudaDriver(FakeLib({"cuLaunchKernel": 2}))
+    with pytest.raises(
+        DeviceError,
+        match=r"^cuLaunchKernel failed: CUDA_ERROR_OUT_OF_MEMORY: out of memory \(conv_0\)$",
+    ):
+        drv.prepare_launch(1, (1, 1, 1), (1, 1, 1), 0, [8], "conv_0")(0)

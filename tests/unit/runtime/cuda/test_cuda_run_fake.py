@@ -30,7 +30,9 @@ def test_runs_the_plan_in_order() -> None:
     run = names[names.index("get_function") :]
     assert run == [
         "get_function",
+        "prepare_launch",
         "get_function",
+        "prepare_launch",
         "htod",
         "launch",
         "launch",
