@@ -54,7 +54,7 @@ def _dump_ir(lib: Any, folder: str) -> list[str]:
     os.makedirs(folder, exist_ok=True)
     written = []
     names = {"relay": "relay.mlir", "te": "te.mlir", "tir": "tir.mlir", "llvm": "llvm.mlir"}
-    names.update({"ll": "model.ll", "asm": "model.s"})
+    names.update({"ll": "model.ll", "asm": "model.s", "ptx": "model.ptx"})
     for level, filename in names.items():
         try:
             text = lib.get_source(level)
@@ -278,7 +278,8 @@ def add_model_options(p: argparse._ActionsContainer) -> None:
         default="llvm",
         help='LLVM target: "llvm [-mtriple=T] [-mcpu=C] [-mattr=+a,-b] [-opt-level=N]" '
         "(default: this machine; cross-compile with -mtriple=aarch64-linux-gnu or "
-        "riscv64-linux-gnu, linked by $CC or <triple>-gcc)",
+        "riscv64-linux-gnu, linked by $CC or <triple>-gcc), or an NVIDIA GPU: "
+        '"cuda [-arch=sm_80]" (sm_75 and newer)',
     )
     p.add_argument(
         "-O",

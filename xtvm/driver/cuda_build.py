@@ -46,7 +46,7 @@ def _for_device(passes: list[ModulePass], device: str) -> list[ModulePass]:
 class CudaCompiledModule(CompiledModule):
     """A model compiled for an NVIDIA GPU: runs through the CUDA driver where a GPU is
     present (else a DeviceError at the first run), exports anywhere. ``ptx`` is the
-    generated code; ``get_source("ptx")`` (or "asm") returns it too."""
+    generated code; ``get_source("ptx")`` returns it too."""
 
     @property
     def ptx(self) -> str:
@@ -58,8 +58,10 @@ class CudaCompiledModule(CompiledModule):
         return self.module.constants  # type: ignore[attr-defined]
 
     def get_source(self, level: str = "llvm") -> str:
-        if level in ("ptx", "asm"):
+        if level == "ptx":
             return self.ptx
+        if level == "asm":
+            raise XTVMError("a cuda module has no native assembly: its code is get_source('ptx')")
         if level == "ll":
             return self._sources["ll"]
         return super().get_source(level)

@@ -129,6 +129,11 @@ def entry_num_inputs(entry: tir.PrimFuncOp) -> int:
     return attr.value.data if attr is not None else max(0, n - 1)  # type: ignore[attr-defined]
 
 
+_CONTROL_FLOW = {
+    "scf.if": "a data-dependent branch",
+    "scf.while": "a loop",
+    "cf.assert": "a branch that cannot be built at the bound shapes",
+}
 _PLAIN_OPS = (tir.WorkspaceBufferOp, tir.GlobalRefOp, tir.ViewOp, tir.ReturnOp, arith.ConstantOp)
 
 
@@ -140,6 +145,12 @@ def launch_plan(
     """The launches of ``entry`` (one per ``tir.call``, in order) and its constants.
 
     ``configs`` maps each GPU kernel's name to its launch configuration."""
+    for op in entry.body.block.ops:
+        if op.name in _CONTROL_FLOW:
+            raise CompileError(
+                f"the model cannot be compiled for cuda: its entry has {_CONTROL_FLOW[op.name]}"
+                ", and a cuda module is a fixed sequence of kernel launches"
+            )
     consts = Constants.empty()
     resolver = _ArgResolver(entry, globals_, consts)
     launches = []
@@ -159,13 +170,7 @@ def launch_plan(
                 }
             )
         elif not isinstance(op, _PLAIN_OPS):
-            what = {"scf.if": "a data-dependent branch", "scf.while": "a loop"}.get(
-                op.name, f"'{op.name}'"
-            )
-            raise CompileError(
-                f"the model cannot be compiled for cuda: its entry has {what}, and a cuda "
-                "module is a fixed sequence of kernel launches"
-            )
+            raise CompileError(f"cuda launch plan: unexpected '{op.name}' in the entry")
     for arg in entry.body.block.args:
         if not isinstance(arg.type, MemRefType):
             raise CompileError(f"cuda launch plan: entry argument of type {arg.type}")
