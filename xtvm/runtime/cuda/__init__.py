@@ -5,7 +5,8 @@
 ``xtvm.runtime.load`` returns for a library whose metadata says ``"device": "cuda"``.
 """
 
-from xtvm.runtime.cuda.driver import CudaDriver, Driver, open_driver
+from xtvm.runtime.cuda.driver import CudaDriver, open_driver
+from xtvm.runtime.cuda.interface import Driver
 from xtvm.runtime.cuda.module import CudaModule, required_capability
 from xtvm.runtime.cuda.plan import Plan, build_plan, check_plan, ptx_entries
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from xtvm.errors import DeviceError
 
@@ -98,42 +97,16 @@ _SIGNATURES: dict[str, tuple[object, ...]] = {
 }
 
 
-class Driver(Protocol):
-    """What CudaModule needs of a driver: ``CudaDriver``, or a fake device in tests."""
-
-    def init(self) -> None: ...
-    def device_count(self) -> int: ...
-    def device(self, ordinal: int) -> int: ...
-    def device_name(self, dev: int) -> str: ...
-    def attribute(self, dev: int, attr: int) -> int: ...
-    def retain_primary_context(self, dev: int) -> int: ...
-    def release_primary_context(self, dev: int) -> None: ...
-    def set_current(self, ctx: int) -> None: ...
-    def load_module(self, ptx: bytes) -> int: ...
-    def unload_module(self, module: int) -> None: ...
-    def get_function(self, module: int, name: str) -> int: ...
-    def set_max_dynamic_shared(self, func: int, nbytes: int) -> None: ...
-    def mem_alloc(self, nbytes: int) -> int: ...
-    def mem_free(self, ptr: int) -> None: ...
-    def copy_to_device(self, dst: int, src: int, nbytes: int, stream: int) -> None: ...
-    def copy_to_host(self, dst: int, src: int, nbytes: int, stream: int) -> None: ...
-    def prepare_launch(
-        self,
-        func: int,
-        grid: Sequence[int],
-        block: Sequence[int],
-        shared_bytes: int,
-        pointers: Sequence[int],
-        name: str = "",
-    ) -> Callable[[int], None]: ...
-    def stream_create(self) -> int: ...
-    def stream_synchronize(self, stream: int) -> None: ...
-    def stream_destroy(self, stream: int) -> None: ...
-    def event_create(self) -> int: ...
-    def event_record(self, event: int, stream: int) -> None: ...
-    def event_synchronize(self, event: int) -> None: ...
-    def event_elapsed_ms(self, start: int, end: int) -> float: ...
-    def event_destroy(self, event: int) -> None: ...
+# CUDA graphs (driver 11.4+): optional, a driver without them launches kernel by kernel
+_GRAPH_SIGNATURES: dict[str, tuple[object, ...]] = {
+    "cuStreamBeginCapture_v2": (_ptr, ctypes.c_int),
+    "cuStreamEndCapture": (_ptr, ctypes.POINTER(_ptr)),
+    "cuGraphInstantiateWithFlags": (ctypes.POINTER(_ptr), _ptr, ctypes.c_ulonglong),
+    "cuGraphLaunch": (_ptr, _ptr),
+    "cuGraphExecDestroy": (_ptr,),
+    "cuGraphDestroy": (_ptr,),
+}
+_CAPTURE_MODE_THREAD_LOCAL = 1
 
 
 def _open_library() -> ctypes.CDLL:
@@ -162,6 +135,14 @@ class CudaDriver:
             fn.argtypes = list(argtypes)
             fn.restype = _CUresult
             self._fns[name] = fn
+        for name, argtypes in _GRAPH_SIGNATURES.items():
+            fn = getattr(self._lib, name, None)
+            if fn is None:
+                break
+            fn.argtypes = list(argtypes)
+            fn.restype = _CUresult
+            self._fns[name] = fn
+        self.has_graphs = all(name in self._fns for name in _GRAPH_SIGNATURES)
 
     # -- errors -----------------------------------------------------------------------
     def error_text(self, code: int) -> str:
@@ -349,6 +330,31 @@ class CudaDriver:
 
     def event_destroy(self, event: int) -> None:
         self._call("cuEventDestroy_v2", _ptr(event))
+
+    # -- graphs -----------------------------------------------------------------------
+    def capture_graph(self, stream: int, enqueue: Callable[[], None]) -> int:
+        """An executable CUDA graph of what ``enqueue`` puts on ``stream`` (launched
+        later as one unit: one driver call per run instead of one per kernel)."""
+        if not self.has_graphs:
+            raise DeviceError("this CUDA driver has no graph API (cuGraphInstantiateWithFlags)")
+        self._call("cuStreamBeginCapture_v2", _ptr(stream), _CAPTURE_MODE_THREAD_LOCAL)
+        graph = _ptr()
+        try:
+            enqueue()
+        finally:  # a capture left open would break the stream
+            self._call("cuStreamEndCapture", _ptr(stream), ctypes.byref(graph))
+        executable = _ptr()
+        try:
+            self._call("cuGraphInstantiateWithFlags", ctypes.byref(executable), graph, 0)
+        finally:
+            self._call("cuGraphDestroy", graph)  # the executable keeps its own copy
+        return int(executable.value or 0)
+
+    def graph_launch(self, executable: int, stream: int) -> None:
+        self._call("cuGraphLaunch", _ptr(executable), _ptr(stream))
+
+    def graph_destroy(self, executable: int) -> None:
+        self._call("cuGraphExecDestroy", _ptr(executable))
 
 
 def open_driver() -> CudaDriver:

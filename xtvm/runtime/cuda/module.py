@@ -15,6 +15,7 @@ A module is not thread-safe (one set of device buffers), like the CPU one.
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +26,7 @@ import numpy as np
 
 from xtvm.errors import DeviceError, InputError, XTVMError
 from xtvm.runtime.cuda import driver as cuda_driver
-from xtvm.runtime.cuda.driver import Driver
+from xtvm.runtime.cuda.interface import Driver
 from xtvm.runtime.cuda.plan import Plan, check_plan
 from xtvm.runtime.dtypes import storage_dtype
 from xtvm.runtime.dynamic import DynamicOutputs
@@ -33,7 +34,8 @@ from xtvm.runtime.metadata import check_metadata
 from xtvm.runtime.module import Module, aligned_empty
 
 _SM = re.compile(r"^sm_(\d+)(\d)a?$")
-_DEFAULT_SHARED = 48 * 1024  # dynamic shared memory a kernel gets without opting in
+_DEFAULT_SHARED = 48 * 1024
+GRAPHS_ENV = "XTVM_CUDA_GRAPHS"  # dynamic shared memory a kernel gets without opting in
 
 
 def required_capability(metadata: Mapping[str, Any]) -> tuple[int, int] | None:
@@ -69,6 +71,7 @@ class _DeviceState:
     inputs: list[tuple[int, int]] = field(default_factory=list)  # (pointer, bytes)
     outputs: list[tuple[int, int]] = field(default_factory=list)
     launches: list[_Launch] = field(default_factory=list)
+    graph: int = 0  # an executable CUDA graph of the launches; 0: launch one by one
 
 
 class CudaModule(Module):
@@ -82,6 +85,7 @@ class CudaModule(Module):
         driver: Driver | None = None,
         device: int = 0,
         shown: str = "<cuda module>",
+        cuda_graphs: bool | None = None,
     ) -> None:
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
@@ -95,6 +99,11 @@ class CudaModule(Module):
         self.plan: Plan = check_plan(self.metadata, ptx, len(self.constants), shown)
         self._driver = driver  # None: the system's libcuda, opened at the first run
         self.device_ordinal = device
+        # one CUDA graph per run instead of a driver call per kernel (None: on unless
+        # XTVM_CUDA_GRAPHS=0); a driver or capture that cannot do it launches one by one
+        if cuda_graphs is None:
+            cuda_graphs = os.environ.get(GRAPHS_ENV, "1").strip() not in ("0", "false", "no")
+        self.cuda_graphs = cuda_graphs
         self.library_path: str | None = None
         self._inputs = [self._norm_info(i) for i in self.metadata["inputs"]]
         self._outputs = [self._norm_info(o) for o in self.metadata["outputs"]]
@@ -200,10 +209,18 @@ class CudaModule(Module):
                 launch.kernel,
             )
             state.launches.append(_Launch(launch.kernel, pointers, run))
+        if self.cuda_graphs and drv.has_graphs and state.launches:
+            try:
+                state.graph = drv.capture_graph(stream, lambda: self._launch_each(state))
+            except DeviceError:
+                state.graph = 0  # e.g. a kernel the driver will not capture: no graph
 
     @staticmethod
     def _release(state: _DeviceState) -> None:
         drv = state.driver
+        if state.graph:
+            drv.graph_destroy(state.graph)
+            state.graph = 0
         for ptr in state.allocations:
             drv.mem_free(ptr)
         state.allocations.clear()
@@ -261,7 +278,14 @@ class CudaModule(Module):
 
     @staticmethod
     def _launch_all(state: _DeviceState) -> None:
-        """The plan's kernels, in order, on the module's stream."""
+        """The plan's kernels, in order, on the module's stream (as one graph if any)."""
+        if state.graph:
+            state.driver.graph_launch(state.graph, state.stream)
+        else:
+            CudaModule._launch_each(state)
+
+    @staticmethod
+    def _launch_each(state: _DeviceState) -> None:
         stream = state.stream
         for launch in state.launches:
             launch.run(stream)

@@ -148,7 +148,12 @@ class FakeDriver:
 
     BASE = 0x7000_0000_0000
 
-    def __init__(self, attributes: dict[int, int] | None = None, devices: int = 1) -> None:
+    def __init__(
+        self, attributes: dict[int, int] | None = None, devices: int = 1, graphs: bool = False
+    ) -> None:
+        self.has_graphs = graphs
+        self.graphs: dict[int, list[Callable[[], None]]] = {}
+        self._capture: list[Callable[[], None]] | None = None
         self.attributes = dict(SM80_ATTRIBUTES if attributes is None else attributes)
         self.devices = devices
         self.calls: list[tuple[Any, ...]] = []
@@ -242,6 +247,11 @@ class FakeDriver:
         pointers: Sequence[int],
         name: str = "",
     ) -> None:
+        if self._capture is not None:  # recorded into the graph, run at graph_launch
+            self._capture.append(
+                lambda: self.launch(func, grid, block, shared_bytes, stream, pointers, name)
+            )
+            return
         self._record("launch", name, tuple(grid), tuple(block), tuple(pointers))
         REFERENCES[name]([self._view(p, 16).view(np.float32) for p in pointers])
 
@@ -283,6 +293,26 @@ class FakeDriver:
 
     def event_destroy(self, event: int) -> None:
         self._record("event_destroy")
+
+    def capture_graph(self, stream: int, enqueue: Callable[[], None]) -> int:
+        self._record("capture_graph")
+        self._capture = []
+        try:
+            enqueue()
+        finally:
+            captured, self._capture = self._capture, None
+        handle = 0x6000 + len(self.graphs)
+        self.graphs[handle] = captured
+        return handle
+
+    def graph_launch(self, executable: int, stream: int) -> None:
+        self._record("graph_launch")
+        for launch in self.graphs[executable]:
+            launch()
+
+    def graph_destroy(self, executable: int) -> None:
+        self._record("graph_destroy")
+        del self.graphs[executable]
 
 
 def no_gpu_reason() -> str | None:

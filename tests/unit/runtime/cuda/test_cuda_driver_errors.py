@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from xtvm.errors import DeviceError
-from xtvm.runtime.cuda.driver import _SIGNATURES, CudaDriver
+from xtvm.runtime.cuda.driver import _GRAPH_SIGNATURES, _SIGNATURES, CudaDriver
 
 NAMES = {
     2: (b"CUDA_ERROR_OUT_OF_MEMORY", b"out of memory"),
@@ -20,14 +20,15 @@ NAMES = {
 class FakeLib:
     """Attributes named like libcuda's functions; ``results`` says what each returns."""
 
-    def __init__(self, results: dict[str, int], missing: str = "") -> None:
-        for name in _SIGNATURES:
+    def __init__(self, results: dict[str, int], missing: str = "", graphs: bool = False) -> None:
+        self.called: list[str] = []
+        for name in [*_SIGNATURES, *(_GRAPH_SIGNATURES if graphs else ())]:
             if name != missing:
                 setattr(self, name, self._function(name, results.get(name, 0)))
 
-    @staticmethod
-    def _function(name: str, result: int) -> Any:
+    def _function(self, name: str, result: int) -> Any:
         def call(*args: Any) -> int:
+            self.called.append(name)
             if name in ("cuGetErrorName", "cuGetErrorString"):
                 known = NAMES.get(args[0])
                 if known is None:
@@ -110,3 +111,27 @@ def test_failed_launch_names_the_kernel() -> None:
         match=r"^cuLaunchKernel failed: CUDA_ERROR_OUT_OF_MEMORY: out of memory \(conv_0\)$",
     ):
         drv.prepare_launch(1, (1, 1, 1), (1, 1, 1), 0, [8], "conv_0")(0)
+
+
+def test_graph_capture_is_closed_when_enqueueing_fails() -> None:
+    lib = FakeLib({}, graphs=True)
+    drv = CudaDriver(lib)
+    assert drv.has_graphs and not CudaDriver(FakeLib({})).has_graphs
+
+    def enqueue() -> None:
+        raise DeviceError("cuLaunchKernel failed: CUDA_ERROR_INVALID_VALUE (k)")
+
+    with pytest.raises(DeviceError, match="CUDA_ERROR_INVALID_VALUE"):
+        drv.capture_graph(0x51, enqueue)
+    assert lib.called[-2:] == ["cuStreamBeginCapture_v2", "cuStreamEndCapture"]
+    drv.capture_graph(0x51, lambda: None)
+    assert lib.called[-3:] == [
+        "cuStreamEndCapture",
+        "cuGraphInstantiateWithFlags",
+        "cuGraphDestroy",
+    ]
+
+
+def test_no_graph_api() -> None:
+    with pytest.raises(DeviceError, match="no graph API"):
+        CudaDriver(FakeLib({})).capture_graph(0, lambda: None)

@@ -171,3 +171,35 @@ def test_asynchronous_kernel_failure_is_reported_at_the_sync() -> None:
         "cuStreamSynchronize failed: CUDA_ERROR_ILLEGAL_ADDRESS (running 2 kernels on Fake "
         "GPU; CUDA_LAUNCH_BLOCKING=1 names the failing launch)"
     )
+
+
+def test_runs_as_one_cuda_graph() -> None:
+    fake = FakeDriver(graphs=True)
+    m = _module(fake)
+    x = np.array([1.0, -2.0, 0.0, 8.0], dtype=np.float32)
+    np.testing.assert_array_equal(m(x), 2 * (x + CONSTANT))
+    assert fake.names().count("capture_graph") == 1
+    before = len(fake.calls)
+    np.testing.assert_array_equal(m(x + 1), 2 * (x + 1 + CONSTANT))
+    assert fake.names()[before:] == ["htod", "graph_launch", "launch", "launch", "dtoh", "sync"]
+    m.close()
+    assert fake.graphs == {} and "graph_destroy" in fake.names()
+
+
+def test_graphs_can_be_turned_off(monkeypatch) -> None:
+    monkeypatch.setenv("XTVM_CUDA_GRAPHS", "0")
+    fake = FakeDriver(graphs=True)
+    _module(fake).run([np.ones(4, np.float32)])
+    assert "capture_graph" not in fake.names() and "graph_launch" not in fake.names()
+
+
+def test_a_failed_capture_falls_back_to_single_launches() -> None:
+    class NoCapture(FakeDriver):
+        def capture_graph(self, stream: int, enqueue) -> int:
+            raise DeviceError("cuStreamBeginCapture_v2 failed: CUDA_ERROR_NOT_SUPPORTED")
+
+    fake = NoCapture(graphs=True)
+    np.testing.assert_array_equal(
+        _module(fake).run([np.ones(4, np.float32)])[0], 2 * (1 + CONSTANT)
+    )
+    assert "graph_launch" not in fake.names()
