@@ -14,15 +14,18 @@ _REASON = no_gpu_reason()
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(_REASON is not None, reason=str(_REASON))]
 
 
-def test_hand_written_ptx_runs(tmp_path) -> None:
+@pytest.mark.parametrize("graphs", [True, False], ids=["graph", "kernel-by-kernel"])
+def test_hand_written_ptx_runs(tmp_path, graphs: bool) -> None:
     import xtvm.runtime
 
-    m = CudaModule(ADD_PTX, two_kernel_metadata(), constants_blob())
+    m = CudaModule(ADD_PTX, two_kernel_metadata(), constants_blob(), cuda_graphs=graphs)
     x = np.arange(4, dtype=np.float32)
     np.testing.assert_array_equal(m(x), 2 * (x + CONSTANT))
     assert m.device_name  # the driver names the GPU
     stats = m.benchmark([x], repeat=5)
     assert 0 < stats["median_ms"] < 1000
+    kernels = m.benchmark([x], repeat=5, include_copies=False)
+    assert 0 < kernels["median_ms"] < 1000
     m.export_library(str(tmp_path / "m.so"))
     loaded = xtvm.runtime.load(tmp_path / "m.so")
     np.testing.assert_array_equal(loaded(x + 1), 2 * (x + 1 + CONSTANT))
