@@ -193,12 +193,14 @@ class CudaModule(Module):
             "workspace": [workspace],
             "constant": [blob + c.offset for c in plan.constants],
         }
-        functions: dict[str, int] = {}
+        shared: dict[str, int] = {}  # the most dynamic shared memory each kernel gets
         for launch in plan.launches:
-            if launch.kernel not in functions:
-                functions[launch.kernel] = drv.get_function(state.module, launch.kernel)
-                if launch.shared_bytes > _DEFAULT_SHARED:
-                    drv.set_max_dynamic_shared(functions[launch.kernel], launch.shared_bytes)
+            shared[launch.kernel] = max(shared.get(launch.kernel, 0), launch.shared_bytes)
+        functions = {name: drv.get_function(state.module, name) for name in shared}
+        for name, nbytes in shared.items():
+            if nbytes > _DEFAULT_SHARED:
+                drv.set_max_dynamic_shared(functions[name], nbytes)
+        for launch in plan.launches:
             pointers = [bases[a.kind][a.index] + a.offset for a in launch.args]
             run = drv.prepare_launch(
                 functions[launch.kernel],

@@ -30,8 +30,8 @@ def test_runs_the_plan_in_order() -> None:
     run = names[names.index("get_function") :]
     assert run == [
         "get_function",
-        "prepare_launch",
         "get_function",
+        "prepare_launch",
         "prepare_launch",
         "htod",
         "launch",
@@ -108,10 +108,17 @@ def test_launch_over_the_device_limits() -> None:
 
 
 def test_large_shared_memory_is_opted_in() -> None:
+    """Once per kernel, at the most any of its launches uses."""
+
+    def change(meta) -> None:
+        meta["launches"][1].update(shared_bytes=96 * 1024)
+        meta["launches"].append({**meta["launches"][1], "shared_bytes": 100 * 1024})
+        meta["launches"].append({**meta["launches"][1], "shared_bytes": 0})
+
     fake = FakeDriver()
-    meta = mutated(lambda m: m["launches"][1].update(shared_bytes=96 * 1024))
-    _module(fake, meta).run([np.ones(4, np.float32)])
-    assert ("set_max_dynamic_shared", 96 * 1024) in fake.calls
+    _module(fake, mutated(change)).run([np.ones(4, np.float32)])
+    opted = [c for c in fake.calls if c[0] == "set_max_dynamic_shared"]
+    assert opted == [("set_max_dynamic_shared", 100 * 1024)]
 
 
 def test_no_device() -> None:
