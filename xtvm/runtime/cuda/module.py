@@ -6,8 +6,9 @@ inherits the input checks), so code written for CPU modules runs GPU ones. Const
 checks the plan (:mod:`xtvm.runtime.cuda.plan`) and needs no GPU, so a machine without
 one can build, inspect and export cuda modules. The first run opens the driver, loads
 the PTX (the driver JIT-compiles it for the device), uploads the constants once and
-allocates the device buffers and the workspace; each run then copies the inputs in,
-launches the kernels in order on one stream and copies the outputs out.
+allocates the device buffers and the workspace, and captures the launches into a CUDA
+graph; each run then copies the inputs in, launches the kernels in order on one stream
+(the graph: one driver call) and copies the outputs out.
 
 A module is not thread-safe (one set of device buffers), like the CPU one.
 """
