@@ -179,6 +179,12 @@ tir.prim_func @k(%a: memref<4x{elt}>, %b: memref<4x{elt}>) {{
             "'math.sin' has no cuda lowering",
         ),
         (
+            UNBOUND.replace("kind(parallel)", 'kind(thread "threadIdx.x")').replace(
+                "tir.for %i", '%s = tir.alloc "local" : memref<4xf32>\n  tir.for %i'
+            ),
+            "a scratch buffer outside the threadIdx loops",
+        ),
+        (
             _gpu_kernel('%h = tir.alloc "heap" : memref<4xf32>'),
             "a 'heap' buffer cannot be allocated in a GPU kernel",
         ),

@@ -33,7 +33,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Operation
 
 from xtvm.dialects import tir
-from xtvm.dialects.tir_gpu import LaunchConfig
+from xtvm.dialects.tir_gpu import THREAD_TAGS, LaunchConfig
 from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm.control import counted_loop
 from xtvm.lowering.tir_to_llvm.state import (
@@ -117,6 +117,11 @@ def _alloc(fl: KernelLowering, op: tir.AllocOp) -> None:
     nbytes = max(1, count) * byte_size(t.element_type)
     scope = op.scope.data
     if scope == "local":
+        if not _in_thread_loop(op):
+            raise CompileError(
+                f"@{fl.name}: a scratch buffer outside the threadIdx loops would need global "
+                "memory shared by all threads (schedule it 'shared', inline it or split the kernel)"
+            )
         fl.set(op.buffer, fl.alloca(nbytes, 16))
         return
     if scope != "shared":
@@ -132,6 +137,16 @@ def _alloc(fl: KernelLowering, op: tir.AllocOp) -> None:
     fl.nvvm.shared_globals.append(glob)
     shared = fl.emit(llvm.AddressOfOp(name, llvm.LLVMPointerType(IntAttr(SHARED_SPACE))))
     fl.set(op.buffer, fl.emit(AddrSpaceCastOp(shared, PTR)))
+
+
+def _in_thread_loop(op: Operation) -> bool:
+    """Whether ``op`` runs per thread (inside a ``threadIdx`` loop)."""
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, tir.PrimFuncOp):
+        if isinstance(parent, tir.ForOp) and parent.thread_tag in THREAD_TAGS:
+            return True
+        parent = parent.parent_op()
+    return False
 
 
 def _free(fl: KernelLowering, op: tir.FreeOp) -> None:
