@@ -21,6 +21,7 @@ from xdsl.ir import SSAValue
 
 from xtvm.dialects.te import (
     AxesOp,
+    BindOp,
     CacheReadOp,
     CacheWriteOp,
     ComputeAtOp,
@@ -77,7 +78,12 @@ class Stage:
         self._axes: list[Axis] | None = None
         self._reduce_axes: list[Axis] = []
         self.leaf_axes: list[Axis] = []
-        self.annotations: dict[str, list[Axis]] = {"vectorize": [], "parallel": [], "unroll": []}
+        self.annotations: dict[str, list[Axis]] = {
+            "vectorize": [],
+            "parallel": [],
+            "unroll": [],
+            "bind": [],
+        }
         self.inlined = False
 
     # -- handles ---------------------------------------------------------------------------
@@ -191,6 +197,14 @@ class Stage:
         self.schedule._emit(UnrollOp(axis.value))
         self.annotations["unroll"].append(axis)
 
+    def bind(self, axis: Axis, thread: str) -> None:
+        """Run the loop over ``axis`` on GPU blocks or threads (``blockIdx.x`` ... ``threadIdx.z``)."""
+        self._check(axis)
+        if axis.is_reduce:
+            raise ValueError(f"stage {self.name!r}: cannot bind a reduction axis to {thread}")
+        self.schedule._emit(BindOp(axis.value, thread))
+        self.annotations["bind"].append(axis)
+
     # -- stage-level -----------------------------------------------------------------------
 
     def compute_inline(self) -> None:
@@ -209,9 +223,10 @@ class Stage:
         consumer._check(axis)
         self.schedule._emit(ComputeAtOp(self.handle, axis.value))
 
-    def cache_write(self) -> Stage:
-        """Compute into a local stage (returned); this stage becomes the copy-out."""
-        op = self.schedule._emit(CacheWriteOp(self.handle))
+    def cache_write(self, scope: str | None = None) -> Stage:
+        """Compute into a local stage (returned; on a GPU in ``scope`` "local" or "shared"
+        memory); this stage becomes the copy-out."""
+        op = self.schedule._emit(CacheWriteOp(self.handle, scope))
         cache = Stage(
             self.schedule,
             op.cache,
@@ -275,9 +290,10 @@ class Schedule:
         st = self._stages.get(compute.stage_name.data)
         return st is not None and st.inlined
 
-    def cache_read(self, ref) -> Stage:
+    def cache_read(self, ref, scope: str | None = None) -> Stage:
         """A copy of tensor ``ref`` (a placeholder or compute Tensor, or its name) that all its
-        readers read instead; ``compute_at`` it to stage a consumer's tile of the tensor."""
+        readers read instead; ``compute_at`` it to stage a consumer's tile of the tensor
+        (on a GPU, ``scope="shared"`` loads the tile cooperatively into shared memory)."""
         name = ref if isinstance(ref, str) else ref.name
         value = None
         for op in self.kernel.block.ops:
@@ -287,7 +303,7 @@ class Schedule:
                 value = op.result
         if value is None:
             raise KeyError(f"kernel {self.kernel.sym_name.data}: no tensor named {name!r}")
-        op = self._emit(CacheReadOp(name))
+        op = self._emit(CacheReadOp(name, scope))
         shape = tuple(value.type.get_shape())
         st = Stage(self, op.cache, f"{name}.cache", shape, (), None)
         self._stages[st.name] = st

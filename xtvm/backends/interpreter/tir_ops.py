@@ -24,6 +24,7 @@ from xdsl.interpreter import (
 from xdsl.utils.exceptions import InterpretationError
 
 from xtvm.backends.interpreter.dtypes import np_dtype
+from xtvm.backends.interpreter.gpu import GpuThreads
 from xtvm.dialects import tir
 
 _JUNK_INT = 0x5A5A5A5A
@@ -71,10 +72,13 @@ class TirFunctions(InterpreterFunctions):
         self.workspace = workspace if workspace is not None else np.zeros(0, np.uint8)
         self.functions: dict[str, tir.PrimFuncOp] = {}
         self.globals: dict[str, np.ndarray] = {}
+        self.gpu = GpuThreads()
 
     @impl(tir.ForOp)
     def run_for(self, interp: Interpreter, op: tir.ForOp, args):
         lb, ub, step = args
+        if op.thread is not None and self.gpu.run_for(interp, op, ub):
+            return ()
         for i in range(lb, ub, step):
             interp.run_ssacfg_region(op.body, (i,), "tir.for")
         return ()
@@ -96,6 +100,11 @@ class TirFunctions(InterpreterFunctions):
     @impl(tir.AllocOp)
     def run_alloc(self, interp: Interpreter, op: tir.AllocOp, args):
         return (fresh_buffer(op.buffer.type),)
+
+    @impl(tir.BarrierOp)
+    def run_barrier(self, interp: Interpreter, op: tir.BarrierOp, args):
+        self.gpu.barrier()
+        return ()
 
     @impl(tir.FreeOp)
     def run_free(self, interp: Interpreter, op: tir.FreeOp, args):

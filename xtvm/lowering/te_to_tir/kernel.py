@@ -14,8 +14,12 @@ every spatial loop; otherwise (TVM's scheme) an init nest writes the identity to
 output region at the outermost reduction loop and the update nest combines into it.
 
 Scratch buffers (root intermediates, compute_at regions, accumulators) go to the function
-entry, or to the top of the innermost enclosing parallel loop so that every iteration has
-its own copy; heap ones are freed at the end of that block.
+entry, or to the top of the innermost enclosing parallel or threadIdx loop so that every
+iteration (thread) has its own copy; heap ones are freed at the end of that block.
+
+GPU axes (``te.bind``) become ``tir.for kind(thread ...)`` loops; a stage nested inside a
+loop of the same tag reuses its index (guarded when its extent is smaller). ``shared``
+caches are allocated once at the kernel's top and loaded between two ``tir.barrier``s.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from xtvm.dialects import te, tir
+from xtvm.dialects.tir_gpu import BLOCK_TAGS, THREAD_TAGS
 from xtvm.errors import CompileError
 from xtvm.lowering.te_to_tir.body import BodyCloner, Buffer, combine, constant, identity
 from xtvm.lowering.te_to_tir.bounds import read_forms, region, var_bounds, var_range
@@ -75,6 +80,9 @@ class Nest:
     guards: list[tuple[Split, frozenset[IterVar]]]
     first_reduce: int | None
     accumulate_in_scalar: bool
+    relaxed: list[tuple[IVal, int]] | None = None
+    """The region the whole GPU block covers (threadIdx loops around the stage free), where
+    it differs from ``base``/``ext``: a ``shared`` cache attached inside holds all of it."""
 
 
 @dataclass
@@ -120,6 +128,8 @@ class KernelLowering:
             if op.name.startswith("arith."):
                 self.prologue.insert(op.clone(value_mapper=outer))
         self.buffers: dict[object, Buffer] = {}
+        self.threads: dict[str, tuple[SSAValue, int]] = {}
+        """GPU tags bound by the loops around the insertion point: tag -> (index, extent)."""
         self.cloner = BodyCloner(self.em, sched, self.buffers, outer)
         n_in = len(ins)
         for p, a in zip(kernel.placeholders, block.args):
@@ -130,11 +140,16 @@ class KernelLowering:
             a.name_hint = "out" if len(self.out_args) == 1 else f"out{k}"
 
     # -- buffers -------------------------------------------------------------------------
-    def alloc(self, shape: tuple[int, ...], elem: Attribute, name: str) -> SSAValue:
+    def alloc(
+        self, shape: tuple[int, ...], elem: Attribute, name: str, gpu_scope: str | None = None
+    ) -> SSAValue:
         nbytes = prod(shape) * elem_bytes(elem)
-        scope = "local" if nbytes <= LOCAL_LIMIT else "heap"
-        op = tir.AllocOp(memref_of(shape, elem), scope)
+        scope = "local" if nbytes <= LOCAL_LIMIT or gpu_scope == "local" else "heap"
+        op = tir.AllocOp(memref_of(shape, elem), gpu_scope == "shared" and "shared" or scope)
         op.buffer.name_hint = name.replace(".", "_")
+        if gpu_scope == "shared":  # one per block: at the kernel's top, outside thread loops
+            self.prologue.insert(op)
+            return op.buffer
         self.scope.insert(op)
         if scope == "heap":
             self.scope.frees.append(tir.FreeOp(op.buffer))
@@ -158,7 +173,8 @@ class KernelLowering:
         for st in self.sched.stages:
             if st.attach == "root" and st not in home:
                 self.buffers[st] = Buffer(
-                    self.alloc(st.shape, st.element_type, st.name), (0,) * len(st.shape)
+                    self.alloc(st.shape, st.element_type, st.name, st.scope),
+                    (0,) * len(st.shape),
                 )
         for st in self.sched.stages:
             if st.attach == "root":
@@ -185,7 +201,12 @@ class KernelLowering:
             self.em.insert(memref.StoreOp.get(v, dst, ivs))
 
     # -- one stage -------------------------------------------------------------------------
-    def emit_stage(self, st: Stage, reg: list[tuple[IVal, int]] | None) -> None:
+    def emit_stage(
+        self,
+        st: Stage,
+        reg: list[tuple[IVal, int]] | None,
+        relaxed: list[tuple[IVal, int]] | None = None,
+    ) -> None:
         root_ext = tuple(e for _, e in reg) if reg is not None else st.shape
         base = tuple(s for s, _ in reg) if reg is not None else (0,) * len(st.shape)
         ext = leaf_extents(st, root_ext)
@@ -209,7 +230,16 @@ class KernelLowering:
             raise CompileError(f"stage '{st.name}': a te.reduce result may only be yielded")
         base_max = tuple(d - e for d, e in zip(st.shape, root_ext))  # starts are clamped
         nest = Nest(
-            st, ext, base, base_max, self.buffers[st].value, min_ub, guards, first_reduce, scalar
+            st,
+            ext,
+            base,
+            base_max,
+            self.buffers[st].value,
+            min_ub,
+            guards,
+            first_reduce,
+            scalar,
+            relaxed,
         )
         self.loops(nest, 0, Ctx())
 
@@ -245,13 +275,22 @@ class KernelLowering:
         leaf = st.leaves[pos]
 
         def inner(c: Ctx) -> None:
-            for p in self.sched.attached_at(leaf):
+            attached = self.sched.attached_at(leaf)
+            for p in attached:
                 self.emit_attached(p, nest, c)
+            shared = any(p.scope == "shared" for p in attached)
+            if shared:  # the tile is complete before any thread reads it
+                self.em.insert(tir.BarrierOp())
             self.loops(nest, pos + 1, c)
+            if shared and leaf.thread not in BLOCK_TAGS:  # read before the next reload
+                self.em.insert(tir.BarrierOp())
 
         self.loop(nest, leaf, ctx, inner)
 
     def loop(self, nest: Nest, leaf: IterVar, ctx: Ctx, inner: Callable[[Ctx], None]) -> None:
+        if leaf.thread is not None:
+            self.thread_loop(nest, leaf, ctx, inner)
+            return
         em = self.em
         ub: IVal = nest.ext[leaf]
         rel = nest.min_ub.get(leaf)
@@ -273,6 +312,46 @@ class KernelLowering:
             c = replace(ctx, bound={**ctx.bound, leaf: loop.induction_var})
             c = self.guard(nest, c, stack)
             inner(c)
+        if self.scope is not saved:
+            self._close_scope(self.scope)
+            self.scope = saved
+
+    def thread_loop(
+        self, nest: Nest, leaf: IterVar, ctx: Ctx, inner: Callable[[Ctx], None]
+    ) -> None:
+        """A GPU axis: a new ``kind(thread)`` loop, or the index of the enclosing loop that
+        already binds the tag (threads past this stage's extent skip it)."""
+        tag, ext, em = leaf.thread, nest.ext[leaf], self.em
+        assert tag is not None
+        outer = self.threads.get(tag)
+        if outer is not None:
+            iv, outer_ext = outer
+            if ext > outer_ext:
+                raise CompileError(
+                    f"stage '{nest.stage.name}': {tag} extent {ext} exceeds the enclosing "
+                    f"{tag} loop's {outer_ext}"
+                )
+            with ExitStack() as stack:
+                if ext < outer_ext:
+                    if_op = scf.IfOp(em.lt(iv, ext), [], Region(Block([scf.YieldOp()])))
+                    em.insert(if_op)
+                    stack.enter_context(em.inside(if_op.true_region.block))
+                c = replace(ctx, bound={**ctx.bound, leaf: iv})
+                inner(self.guard(nest, c, stack))
+            return
+        loop = tir.ForOp(em.index(0), em.index(ext), em.index(1), "thread", thread=tag)
+        loop.induction_var.name_hint = tag.replace(".", "_")
+        em.insert(loop)
+        saved, self.scope = self.scope, self.scope
+        if tag not in BLOCK_TAGS:  # scratch inside it is per thread
+            self.scope = Scope(loop.block)
+        self.threads[tag] = (loop.induction_var, ext)
+        try:
+            with em.inside(loop.block), ExitStack() as stack:
+                c = replace(ctx, bound={**ctx.bound, leaf: loop.induction_var})
+                inner(self.guard(nest, c, stack))
+        finally:
+            del self.threads[tag]
         if self.scope is not saved:
             self._close_scope(self.scope)
             self.scope = saved
@@ -331,20 +410,43 @@ class KernelLowering:
         em.insert(memref.StoreOp.get(combine(em, kind, cur, value), nest.out, idx))
 
     def emit_attached(self, p: Stage, consumer: Nest, ctx: Ctx) -> None:
-        em = self.em
-        c = consumer.stage
+        relaxed = None
+        if any(t in THREAD_TAGS for t in self.threads):  # inside a GPU block's threads
+            block_bound = {v: i for v, i in ctx.bound.items() if v.thread not in THREAD_TAGS}
+            relaxed = self.attached_region(p, consumer, block_bound, relax=True)
+        if p.scope == "shared" and relaxed is not None:
+            reg, relaxed = relaxed, None
+        else:
+            reg = self.attached_region(p, consumer, ctx.bound)
+        shape = tuple(e for _, e in reg)
+        buf = self.alloc(shape, p.element_type, p.name, p.scope)
+        self.buffers[p] = Buffer(buf, tuple(s for s, _ in reg))
+        self.emit_stage(p, reg, relaxed)
+
+    def attached_region(
+        self, p: Stage, consumer: Nest, bound: dict[IterVar, IVal], relax: bool = False
+    ) -> list[tuple[IVal, int]]:
+        """The region of ``p`` the consumer reads with the ``bound`` leaves fixed; with
+        ``relax``, the consumer's own region is the one of its whole GPU block."""
+        em, c = self.em, consumer.stage
         ranges: dict[IterVar, tuple[IVal, int, int]] = {}
         for d, v in enumerate(c.axes):
-            lo, e, m = var_bounds(em, v, ctx.bound, consumer.ext)
-            base_max = consumer.base_max[d]
-            ranges[v] = (em.add(consumer.base[d], lo), e, base_max + m)
+            lo, e, m = var_bounds(em, v, bound, consumer.ext)
+            base, base_max = consumer.base[d], consumer.base_max[d]
+            if relax and consumer.relaxed is not None:
+                r_base, r_ext = consumer.relaxed[d]
+                if r_ext != consumer.ext[v] and e != consumer.ext[v]:
+                    raise CompileError(
+                        f"stage '{p.name}': the block-wide region of '{c.name}' is not known "
+                        "where it is attached (bind its threads outside the attach point)"
+                    )
+                if r_ext != consumer.ext[v]:  # the whole thread-dependent axis
+                    lo, e, m = 0, r_ext, 0
+                base, base_max = r_base, c.shape[d] - r_ext
+            ranges[v] = (em.add(base, lo), e, base_max + m)
         for v in c.reduce_axes:
-            ranges[v] = var_bounds(em, v, ctx.bound, consumer.ext)
-        reg = region(em, read_forms(c, p, self.sched.of_tensor), p.shape, ranges)
-        shape = tuple(e for _, e in reg)
-        buf = self.alloc(shape, p.element_type, p.name)
-        self.buffers[p] = Buffer(buf, tuple(s for s, _ in reg))
-        self.emit_stage(p, reg)
+            ranges[v] = var_bounds(em, v, bound, consumer.ext)
+        return region(em, read_forms(c, p, self.sched.of_tensor), p.shape, ranges)
 
 
 def lower_kernel(kernel: te.KernelOp, sched: Schedule) -> tir.PrimFuncOp:

@@ -26,6 +26,8 @@ class IterVar:
     stage: Stage
     reduce: bool
     kind: str = "serial"
+    thread: str | None = None
+    """The GPU axis (``blockIdx.x`` ...) of a ``thread`` loop (``te.bind``)."""
     relation: Split | Fuse | None = None
     """The split/fuse that consumed this variable; ``None`` for a leaf."""
 
@@ -66,6 +68,8 @@ class Stage:
     """For a copy stage: what it copies from (cache_write: the local stage; cache_read: the
     cached tensor's stage, or the placeholder value)."""
     is_output: bool = False
+    scope: str | None = None
+    """GPU storage of a cache stage's buffer: ``shared`` (per block) or ``local``."""
 
     @property
     def reduce(self) -> te.ReduceOp | None:
@@ -189,6 +193,11 @@ class _Interpreter:
             self.reorder([self.leaf(a, "reorder") for a in op.axes])
         elif isinstance(op, te.VectorizeOp | te.ParallelOp | te.UnrollOp):
             self.annotate(op)
+        elif isinstance(op, te.BindOp):
+            ax = self.leaf(op.axis, "bind")
+            if ax.reduce:
+                raise self.fail(ax.stage, f"cannot bind reduction axis '{ax.name}' to a thread")
+            ax.kind, ax.thread = "thread", op.thread.data
         elif isinstance(op, te.ComputeInlineOp):
             self.compute_inline(self.stage(op.stage))
         elif isinstance(op, te.ComputeAtOp):
@@ -200,9 +209,13 @@ class _Interpreter:
                 raise self.fail(st, "a kernel output cannot be computed at another stage")
             st.attach, st.attach_axis = "at", ax
         elif isinstance(op, te.CacheWriteOp):
-            self.stage_handles[op.cache] = self.cache_write(self.stage(op.stage))
+            cache = self.cache_write(self.stage(op.stage))
+            cache.scope = op.scope.data if op.scope is not None else None
+            self.stage_handles[op.cache] = cache
         elif isinstance(op, te.CacheReadOp):
-            self.stage_handles[op.cache] = self.cache_read(op.tensor_name.data)
+            cache = self.cache_read(op.tensor_name.data)
+            cache.scope = op.scope.data if op.scope is not None else None
+            self.stage_handles[op.cache] = cache
         else:
             raise self.fail(None, f"unsupported schedule op {op.name}")
 
@@ -323,6 +336,8 @@ class _Interpreter:
                 for v in vars_:
                     if v.kind != "serial":
                         raise self.fail(st, f"axis '{v.name}' was annotated, then split or fused")
+            if st.scope == "shared" and st.attach != "at":
+                raise self.fail(st, "a shared cache must be computed at an axis inside the grid")
             if st.attach != "at":
                 continue
             ax = st.attach_axis
