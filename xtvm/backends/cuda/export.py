@@ -2,7 +2,9 @@
 
 The library holds data only, no code of ours: ``xtvm_metadata`` (the JSON, NUL-terminated),
 ``xtvm_ptx`` (the PTX text, NUL-terminated), ``xtvm_constants`` (the weights blob, 64-byte
-aligned) and ``xtvm_constants_size`` (its length, a little-endian uint64). The runtime reads
+aligned), ``xtvm_constants_size`` (its length, a little-endian uint64) and, where ``ptxas``
+is installed, ``xtvm_cubin`` (the PTX assembled for the target architecture, loaded
+instead of JIT-compiling the PTX on a device it runs on). The runtime reads
 them from the file through the ELF dynamic symbol table, without ``dlopen``
 (:mod:`xtvm.runtime.cuda.loader`), and hands the PTX to the driver at the first run, so
 loading executes no code, host or device. The bytes go in through the assembler's ``.incbin`` (hundreds of MB
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,7 @@ METADATA_SYMBOL = "xtvm_metadata"
 PTX_SYMBOL = "xtvm_ptx"
 CONSTANTS_SYMBOL = "xtvm_constants"
 CONSTANTS_SIZE_SYMBOL = "xtvm_constants_size"
+CUBIN_SYMBOL = "xtvm_cubin"
 PACKAGE_SUFFIX = ".tar"
 
 
@@ -41,9 +45,9 @@ def _blob(symbol: str, file: str, align: int, terminate: bool) -> str:
     )
 
 
-def library_assembly(folder: str, constants_bytes: int) -> str:
-    """The assembly of the library whose member files ``metadata.json``, ``kernels.ptx``
-    and ``constants.bin`` are in ``folder``."""
+def library_assembly(folder: str, constants_bytes: int, cubin: bool = False) -> str:
+    """The assembly of the library whose member files ``metadata.json``, ``kernels.ptx``,
+    ``constants.bin`` (and ``kernels.cubin`` if ``cubin``) are in ``folder``."""
     size = (
         f'\t.section .rodata.{CONSTANTS_SIZE_SYMBOL},"a",@progbits\n'
         f"\t.globl {CONSTANTS_SIZE_SYMBOL}\n\t.type {CONSTANTS_SIZE_SYMBOL},@object\n"
@@ -55,8 +59,37 @@ def library_assembly(folder: str, constants_bytes: int) -> str:
         + _blob(PTX_SYMBOL, os.path.join(folder, "kernels.ptx"), 4, True)
         + _blob(CONSTANTS_SYMBOL, os.path.join(folder, "constants.bin"), 6, False)
         + size
+        + (_blob(CUBIN_SYMBOL, os.path.join(folder, "kernels.cubin"), 7, False) if cubin else "")
         + '\t.section .note.GNU-stack,"",@progbits\n'
     )
+
+
+def _write_cubin(module: CudaModule, folder: str) -> bool:
+    """``folder/kernels.cubin``: the module's cubin, else its PTX assembled by ``ptxas`` for
+    the target architecture (the driver then need not JIT-compile on a device of that
+    architecture); False, and PTX only, where ptxas is not installed."""
+    out = os.path.join(folder, "kernels.cubin")
+    if module.cubin is not None:
+        with open(out, "wb") as f:
+            f.write(module.cubin)
+        return True
+    from xtvm.backends.cuda.ptx import find_ptxas
+
+    tool = find_ptxas()
+    arch = (module.metadata.get("target") or {}).get("cpu", "")
+    if tool is None or not str(arch).startswith("sm_"):
+        return False
+    ptx = os.path.join(folder, "kernels.ptx")
+    try:
+        proc = subprocess.run(
+            [tool, f"-arch={arch}", "-o", out, ptx], capture_output=True, text=True, timeout=600
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CompileError(f"cannot run ptxas ({tool}): {exc}") from None
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines() or ["no message"]
+        raise CompileError(f"ptxas -arch={arch} refused the module's PTX: {lines[0]}")
+    return True
 
 
 def write_library(module: CudaModule, path: str) -> str:
@@ -78,9 +111,10 @@ def write_library(module: CudaModule, path: str) -> str:
         ):
             with open(os.path.join(tmp, name), "wb") as f:
                 f.write(data)
+        cubin = _write_cubin(module, tmp)
         asm = os.path.join(tmp, "module.s")
         with open(asm, "w", encoding="ascii") as f:
-            f.write(library_assembly(tmp, len(module.constants)))
+            f.write(library_assembly(tmp, len(module.constants), cubin))
         run_linker(toolchain.command("-shared", "-nostdlib", "-o", out, asm), f"linking '{out}'")
     return out
 

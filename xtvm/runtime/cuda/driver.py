@@ -201,9 +201,9 @@ class CudaDriver:
         self._call("cuCtxSetCurrent", _ptr(ctx))
 
     # -- code -------------------------------------------------------------------------
-    def load_module(self, ptx: bytes) -> int:
-        """Load NUL-terminated PTX (JIT-compiled by the driver); a failure carries the
-        first line of the JIT's error log."""
+    def load_module(self, image: bytes) -> int:
+        """Load PTX (JIT-compiled by the driver; NUL-terminated here) or a cubin; a
+        failure carries the first line of the JIT's error log."""
         err_log = ctypes.create_string_buffer(_LOG_BYTES)
         info_log = ctypes.create_string_buffer(_LOG_BYTES)
         options = (ctypes.c_int * 4)(
@@ -219,7 +219,7 @@ class CudaDriver:
             _ptr(_LOG_BYTES),
         )
         module = _ptr()
-        data = ptx if ptx.endswith(b"\0") else ptx + b"\0"
+        data = image if image.endswith(b"\0") else image + b"\0"
         code = self._fns["cuModuleLoadDataEx"](ctypes.byref(module), data, 4, options, values)
         if code != 0:
             log = err_log.value.decode(errors="replace").strip().splitlines()

@@ -20,6 +20,7 @@ METADATA_SYMBOL = "xtvm_metadata"
 PTX_SYMBOL = "xtvm_ptx"
 CONSTANTS_SYMBOL = "xtvm_constants"
 CONSTANTS_SIZE_SYMBOL = "xtvm_constants_size"
+CUBIN_SYMBOL = "xtvm_cubin"  # optional
 _SYMBOLS = (METADATA_SYMBOL, PTX_SYMBOL, CONSTANTS_SYMBOL, CONSTANTS_SIZE_SYMBOL)
 
 
@@ -36,7 +37,7 @@ def _text(data: bytes, symbol: str, shown: str) -> str:
 def read_cuda_library(path: str, shown: str) -> CudaModule | None:
     """The CudaModule in the library file ``path``, or None when it is not a cuda library
     (no ``xtvm_ptx``: a CPU library, for the ``dlopen`` path)."""
-    symbols = read_symbols(path, _SYMBOLS, shown)
+    symbols = read_symbols(path, (*_SYMBOLS, CUBIN_SYMBOL), shown)
     if symbols is None or PTX_SYMBOL not in symbols:
         return None
     missing = [s for s in _SYMBOLS if s not in symbols]
@@ -57,4 +58,5 @@ def read_cuda_library(path: str, shown: str) -> CudaModule | None:
             f"cannot load '{shown}': {CONSTANTS_SIZE_SYMBOL} disagrees with the size of "
             f"{CONSTANTS_SYMBOL} ({len(constants)} bytes)"
         )
-    return CudaModule(ptx, metadata, constants, shown=shown)
+    cubin = symbols.get(CUBIN_SYMBOL) or None
+    return CudaModule(ptx, metadata, constants, shown=shown, cubin=cubin)

@@ -87,6 +87,7 @@ class CudaModule(Module):
         device: int = 0,
         shown: str = "<cuda module>",
         cuda_graphs: bool | None = None,
+        cubin: bytes | None = None,
     ) -> None:
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
@@ -97,6 +98,8 @@ class CudaModule(Module):
             raise XTVMError(f"'{shown}': the PTX must be text, got {type(ptx).__name__}")
         self.ptx = ptx
         self.constants = bytes(constants)
+        # the PTX assembled for the target architecture (ptxas at export), or None
+        self.cubin = bytes(cubin) if cubin else None
         self.plan: Plan = check_plan(self.metadata, ptx, len(self.constants), shown)
         self._driver = driver  # None: the system's libcuda, opened at the first run
         self.device_ordinal = device
@@ -128,20 +131,32 @@ class CudaModule(Module):
             raise DeviceError(f"no CUDA device {self.device_ordinal} ({count} present)")
         dev = drv.device(self.device_ordinal)
         name = drv.device_name(dev)
-        self._check_device(drv, dev, name)
+        have = self._check_device(drv, dev, name)
         state = _DeviceState(drv, dev, drv.retain_primary_context(dev), name)
         try:
             drv.set_current(state.context)
             state.stream = drv.stream_create()
-            state.module = drv.load_module(self.ptx.encode() + b"\0")
+            state.module = self._load_code(drv, have)
             self._allocate(state)
         except BaseException:
             self._release(state)
             raise
         return state
 
-    def _check_device(self, drv: Driver, dev: int, name: str) -> None:
-        """Refuse a device older than the PTX's target or too small for a launch."""
+    def _load_code(self, drv: Driver, have: tuple[int, int]) -> int:
+        """The cubin where the device can run it (same major architecture, at least the
+        target's minor), else the PTX, JIT-compiled by the driver for this device."""
+        need = required_capability(self.metadata)
+        if self.cubin is not None and need is not None and have[0] == need[0]:
+            try:
+                return drv.load_module(self.cubin)
+            except DeviceError:
+                pass  # e.g. a driver too old for the cubin: the PTX may still load
+        return drv.load_module(self.ptx.encode() + b"\0")
+
+    def _check_device(self, drv: Driver, dev: int, name: str) -> tuple[int, int]:
+        """Refuse a device older than the PTX's target or too small for a launch; return
+        its compute capability."""
         have = (
             drv.attribute(dev, cuda_driver.ATTR_COMPUTE_CAPABILITY_MAJOR),
             drv.attribute(dev, cuda_driver.ATTR_COMPUTE_CAPABILITY_MINOR),
@@ -169,6 +184,7 @@ class CudaModule(Module):
                     f"{list(launch.block)}, {launch.shared_bytes} B shared) exceeds the "
                     f"limits of {name}"
                 )
+        return have
 
     def _allocate(self, state: _DeviceState) -> None:
         drv, stream, plan = state.driver, state.stream, self.plan

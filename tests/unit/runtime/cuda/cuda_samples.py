@@ -200,9 +200,9 @@ class FakeDriver:
     def set_current(self, ctx: int) -> None:
         assert ctx == 0xC0
 
-    def load_module(self, ptx: bytes) -> int:
+    def load_module(self, image: bytes) -> int:
         self._record("load_module")
-        self.loaded_ptx = ptx
+        self.loaded_ptx = image
         return 0xA0
 
     def unload_module(self, module: int) -> None:

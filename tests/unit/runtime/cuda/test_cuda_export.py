@@ -17,7 +17,7 @@ from cuda_samples import ADD_PTX, constants_blob, two_kernel_metadata
 import xtvm.runtime
 from xtvm.backends.cuda.export import library_assembly
 from xtvm.backends.llvm.toolchain import c_compiler
-from xtvm.errors import DeviceError, ModelError
+from xtvm.errors import CompileError, DeviceError, ModelError
 from xtvm.runtime.cuda import CudaModule
 
 pytestmark = pytest.mark.skipif(c_compiler() is None, reason="no C compiler to link with")
@@ -52,6 +52,8 @@ def test_round_trip(tmp_path, name: str) -> None:
     assert loaded.constants == constants_blob()
     assert loaded.metadata == m.metadata
     assert loaded.plan == m.plan
+    if shutil.which("ptxas"):  # the export assembled the PTX for the target (sm_80)
+        assert loaded.cubin is not None and loaded.cubin.startswith(b"\x7fELF")
     assert loaded.library_path == str(path)
     again = tmp_path / f"again-{name}"
     loaded.export_library(str(again))  # a loaded module exports again
@@ -164,3 +166,19 @@ def test_damaged_libraries_are_model_errors(tmp_path, damage, message: str) -> N
     (tmp_path / "bad.so").write_bytes(damage((tmp_path / "m.so").read_bytes()))
     with pytest.raises(ModelError, match=message):
         xtvm.runtime.load(tmp_path / "bad.so")
+
+
+def test_without_ptxas_the_library_holds_ptx_only(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XTVM_PTXAS", str(tmp_path / "no-ptxas"))
+    _module().export_library(str(tmp_path / "m.so"))
+    loaded = xtvm.runtime.load(tmp_path / "m.so")
+    assert loaded.cubin is None and loaded.ptx == ADD_PTX
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="CUDA's ptxas is not installed")
+def test_ptx_that_ptxas_refuses_is_a_compile_error(tmp_path) -> None:
+    bad = ADD_PTX.replace("add.f32 %f3, %f1, %f2;", "add.f32 %f3, %f1, %f9;")
+    m = CudaModule(bad, two_kernel_metadata(), constants_blob())
+    with pytest.raises(CompileError, match=r"^ptxas -arch=sm_80 refused the module's PTX: "):
+        m.export_library(str(tmp_path / "m.so"))
+    assert not (tmp_path / "m.so").exists()

@@ -210,3 +210,30 @@ def test_a_failed_capture_falls_back_to_single_launches() -> None:
         _module(fake).run([np.ones(4, np.float32)])[0], 2 * (1 + CONSTANT)
     )
     assert "graph_launch" not in fake.names()
+
+
+@pytest.mark.parametrize(
+    "device,target,loaded",
+    [((8, 0), "sm_80", "cubin"), ((8, 6), "sm_80", "cubin"), ((9, 0), "sm_80", "ptx")],
+)
+def test_cubin_where_the_device_runs_it(device, target: str, loaded: str) -> None:
+    fake = FakeDriver()
+    fake.attributes[cuda_driver.ATTR_COMPUTE_CAPABILITY_MAJOR] = device[0]
+    fake.attributes[cuda_driver.ATTR_COMPUTE_CAPABILITY_MINOR] = device[1]
+    meta = mutated(lambda m: m["target"].update(cpu=target))
+    m = CudaModule(ADD_PTX, meta, constants_blob(), fake, cubin=b"\x7fELF-cubin")
+    m.run([np.ones(4, np.float32)])
+    assert fake.loaded_ptx == (b"\x7fELF-cubin" if loaded == "cubin" else ADD_PTX.encode() + b"\0")
+
+
+def test_a_refused_cubin_falls_back_to_the_ptx() -> None:
+    class NoCubin(FakeDriver):
+        def load_module(self, image: bytes) -> int:
+            if image.startswith(b"\x7fELF"):
+                raise DeviceError("cuModuleLoadDataEx failed: CUDA_ERROR_NO_BINARY_FOR_GPU")
+            return super().load_module(image)
+
+    fake = NoCubin()
+    m = CudaModule(ADD_PTX, two_kernel_metadata(), constants_blob(), fake, cubin=b"\x7fELF")
+    np.testing.assert_array_equal(m.run([np.ones(4, np.float32)])[0], 2 * (1 + CONSTANT))
+    assert fake.loaded_ptx == ADD_PTX.encode() + b"\0"
