@@ -40,7 +40,9 @@ ENTRY_SYMBOL = "xtvm_main"
 def load(path: str | os.PathLike[str]) -> Module:
     """Open an xtvm shared library (``.so``) or package (``.tar``) and return a runnable
     Module. A library built for another architecture or for CPU features this machine
-    lacks is refused (``IncompatibleLibraryError``) before any of its code runs."""
+    lacks is refused (``IncompatibleLibraryError``) before any of its code runs. A GPU
+    library (``--target cuda``) gives a ``xtvm.runtime.cuda.CudaModule``, read from the
+    file without loading it (it holds no host code)."""
     full = os.path.abspath(os.fspath(path))
     if not os.path.isfile(full):
         raise ModelError(f"cannot load '{path}': no such file")
