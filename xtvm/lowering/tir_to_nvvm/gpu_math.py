@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xdsl.dialects import llvm, math
-from xdsl.dialects.builtin import FloatAttr, f32
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, f32, i64
 from xdsl.ir import Operation, SSAValue
 
 from xtvm.errors import CompileError
@@ -78,10 +78,26 @@ def erf(fl: FuncLowering, x: SSAValue) -> SSAValue:
     return fl.emit(llvm.FCopySignOp(y, x))
 
 
+def _fcmp(fl: FuncLowering, pred: str, a: SSAValue, b: SSAValue) -> SSAValue:
+    return fl.emit(llvm.FCmpOp(a, b, IntegerAttr(llvm.FCmpPredicateFlag(pred).to_int(), i64)))
+
+
 def pow_(fl: FuncLowering, x: SSAValue, y: SSAValue) -> SSAValue:
-    """x ** y for x > 0 as exp2(y * log2 x); models' Pow has positive bases or is
-    simplified to multiplications first (x ** 2)."""
-    return exp2(fl, _mul(fl, y, log2(fl, x)))
+    """x ** y as C's powf: exp2(y * log2 |x|), then 1 for y == 0, the sign of x for an odd
+    integer y, NaN for a negative x and a non-integer y."""
+    ax = fl.emit(llvm.FAbsOp(x, f32))
+    r = exp2(fl, _mul(fl, y, log2(fl, ax)))
+    r = fl.select(_fcmp(fl, "oeq", y, _c(fl, 0.0)), _c(fl, 1.0), r)
+    whole = fl.emit(llvm.CallIntrinsicOp("llvm.trunc.f32", [y], [f32]))
+    half = _mul(fl, y, _c(fl, 0.5))
+    half_whole = fl.emit(llvm.CallIntrinsicOp("llvm.trunc.f32", [half], [f32]))
+    integer = _fcmp(fl, "oeq", whole, y)
+    odd = fl.emit(llvm.AndOp(integer, _fcmp(fl, "one", half_whole, half)))
+    negative = _fcmp(fl, "olt", x, _c(fl, 0.0))
+    r = fl.select(fl.emit(llvm.AndOp(negative, odd)), fl.emit(llvm.FNegOp(r)), r)
+    not_integer = _fcmp(fl, "une", whole, y)
+    nan = _c(fl, float("nan"))
+    return fl.select(fl.emit(llvm.AndOp(negative, not_integer)), nan, r)
 
 
 _F32: dict[type[Operation], Callable[..., SSAValue]] = {
