@@ -125,7 +125,10 @@ def _alloc(fl: KernelLowering, op: tir.AllocOp) -> None:
         fl.set(op.buffer, fl.alloca(nbytes, 16))
         return
     if scope != "shared":
-        raise CompileError(f"@{fl.name}: a '{scope}' buffer cannot be allocated in a GPU kernel")
+        raise CompileError(
+            f"@{fl.name}: a '{scope}' buffer cannot be allocated in a GPU kernel (a stage "
+            "computed outside the thread loops: compute it at a thread axis or inline it)"
+        )
     name = fl.nvvm.fresh_name(f"{fl.name}_shared")
     glob = llvm.GlobalOp(
         llvm.LLVMArrayType(nbytes, i8),
