@@ -181,12 +181,6 @@ tir.prim_func @k(%a: memref<4x{elt}>, %b: memref<4x{elt}>) {{
             "'math.sin' has no cuda lowering",
         ),
         (
-            UNBOUND.replace("kind(parallel)", 'kind(thread "threadIdx.x")').replace(
-                "tir.for %i", '%s = tir.alloc "local" : memref<4xf32>\n  tir.for %i'
-            ),
-            "a scratch buffer outside the threadIdx loops",
-        ),
-        (
             _gpu_kernel('%h = tir.alloc "heap" : memref<4xf32>'),
             "a 'heap' buffer cannot be allocated in a GPU kernel",
         ),
@@ -210,3 +204,76 @@ def test_refused(text, message):
     with pytest.raises(CompileError) as err:
         lower(text)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+PHASES = """
+tir.prim_func @rows(%a: memref<8x100xf32>, %out: memref<8x100xf32>) {
+  %m = tir.alloc "heap" : memref<8xf32>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c100 = arith.constant 100 : index
+  tir.for %t = %c0 to %c8 step %c1 kind(thread "threadIdx.x") {
+    %acc = tir.alloc "local" : memref<1xf32>
+    %z = arith.constant 0.0 : f32
+    memref.store %z, %acc[%c0] : memref<1xf32>
+    tir.for %r = %c0 to %c100 step %c1 {
+      %v = memref.load %a[%t, %r] : memref<8x100xf32>
+      %s = memref.load %acc[%c0] : memref<1xf32>
+      %n = arith.addf %s, %v : f32
+      memref.store %n, %acc[%c0] : memref<1xf32>
+    }
+    %s = memref.load %acc[%c0] : memref<1xf32>
+    memref.store %s, %m[%t] : memref<8xf32>
+  }
+  tir.for %b = %c0 to %c8 step %c1 kind(thread "blockIdx.x") {
+    tir.for %t = %c0 to %c100 step %c1 kind(thread "threadIdx.x") {
+      %v = memref.load %a[%b, %t] : memref<8x100xf32>
+      %s = memref.load %m[%b] : memref<8xf32>
+      %q = arith.divf %v, %s : f32
+      memref.store %q, %out[%b, %t] : memref<8x100xf32>
+    }
+  }
+  tir.free %m : memref<8xf32>
+  tir.return
+}
+tir.prim_func @main(%x: memref<8x100xf32>, %y: memref<8x100xf32>)
+    attributes {xtvm.entry, xtvm.num_inputs = 1 : i64, xtvm.workspace_bytes = 100 : i64} {
+  tir.call @rows(%x, %y) : memref<8x100xf32>, memref<8x100xf32>
+  tir.return
+}
+"""
+
+
+def test_phases_become_launches():
+    """Root stages with thread loops of their own are separate launches (threads of different
+    blocks cannot wait for each other); the root buffer between them is device workspace."""
+    module = lower(PHASES)
+    meta = json.loads(module.attributes["xtvm.metadata"].data)
+    first, second = meta["launches"]
+    assert (first["kernel"], first["grid"], first["block"]) == ("rows_0", [1, 1, 1], [8, 1, 1])
+    assert (second["kernel"], second["grid"], second["block"]) == ("rows_1", [8, 1, 1], [100, 1, 1])
+    scratch = {"kind": "workspace", "index": 0, "offset": 128}  # after the entry's 100 bytes
+    assert first["args"][2] == scratch and second["args"][2] == scratch
+    assert meta["workspace_bytes"] == 128 + 64
+    ptx = generate_ptx(module, Target.cuda("sm_80"))
+    assert ".entry rows_0(" in ptx and ".entry rows_1(" in ptx
+    if find_ptxas() is not None:
+        ptxas_check(ptx, "sm_80")
+
+
+def test_barrier_phases_stay_one_launch():
+    """Phases of a single block separated by a barrier are one launch; the root buffer they
+    share is still device memory (an extra argument)."""
+    text = PHASES.replace(
+        'tir.for %b = %c0 to %c8 step %c1 kind(thread "blockIdx.x") {', "tir.barrier\n  {"
+    ).replace("%b", "%c0")
+    text = text.replace("  {\n    tir.for %t = %c0 to %c100", "  tir.for %t = %c0 to %c100")
+    text = text.replace("    }\n  }\n  tir.free", "    }\n  tir.free")
+    module = lower(text)
+    meta = json.loads(module.attributes["xtvm.metadata"].data)
+    (launch,) = meta["launches"]
+    assert (launch["kernel"], launch["grid"], launch["block"]) == ("rows", [1, 1, 1], [100, 1, 1])
+    assert launch["args"][2] == {"kind": "workspace", "index": 0, "offset": 128}
+    ptx = generate_ptx(module, Target.cuda("sm_80"))
+    assert ptx.count(".entry") == 1 and "bar.sync" in ptx

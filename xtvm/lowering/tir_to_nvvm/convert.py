@@ -11,8 +11,9 @@ Expects tir per docs/contracts.md whose kernels are GPU kernels (``tir.for kind(
 * the weights, in the order of ``"constants"``, as the module attribute
   ``xtvm.constants`` (an array of dense elements the backend packs into the blob).
 
-A kernel without thread loops has no GPU schedule: the pass fails naming every such
-kernel, as nothing could run it.
+A kernel whose root stages have thread loops of their own is first split into one kernel
+per phase (:mod:`.split_kernels`). A kernel without thread loops has no GPU schedule: the
+pass fails naming every such kernel, as nothing could run it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm.convert import METADATA_ATTR, entry_metadata
 from xtvm.lowering.tir_to_nvvm.kernel import NvvmModuleState, lower_kernel
 from xtvm.lowering.tir_to_nvvm.launch_plan import launch_plan
+from xtvm.lowering.tir_to_nvvm.split_kernels import split_kernels
 from xtvm.passes.registry import register_pass
 
 CONSTANTS_ATTR = "xtvm.constants"
@@ -76,7 +78,8 @@ class ConvertTirToNvvmPass(ModulePass):
         entries = [f for f in funcs if f.is_entry]
         if len(entries) > 1:
             raise CompileError("a module may have only one xtvm.entry function")
-        kernels = [f for f in funcs if not f.is_entry]
+        split_kernels(op.body.block, entries[0] if entries else None)
+        kernels = [f for f in op.ops if isinstance(f, tir.PrimFuncOp) and not f.is_entry]
         configs = _configs(kernels)
         ms = NvvmModuleState()
         lowered = [lower_kernel(ms, k, configs[k.sym_name.data]) for k in kernels]
