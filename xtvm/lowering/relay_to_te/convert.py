@@ -229,6 +229,7 @@ class ConvertRelayToTePass(ModulePass):
     vector_bits: int = 0
     vector_registers: int = 0  # 0: derived from vector_bits (x86's 16, or 32 with AVX-512)
     min_parallel_work: int = DefaultScheduleConfig.min_parallel_work
+    device: str = "cpu"  # "cuda": GPU schedules (xtvm.topi.cuda)
     # Python-only (not a pipeline-string option): the per-kernel tuning hook of
     # xtvm.autotune.dispatch (tuned configs, or space collection for task extraction)
     tuning: Any = field(default=None, compare=False)
@@ -244,7 +245,10 @@ class ConvertRelayToTePass(ModulePass):
             vector_bits=self.vector_bits,
             vector_registers=self.vector_registers,
             min_parallel_work=self.min_parallel_work,
+            device=self.device,
         )
+        if self.device not in ("cpu", "cuda"):
+            raise CompileError(f"convert-relay-to-te: unknown device {self.device!r}")
         built: dict[str, str] = {}
         for fn in [o for o in op.body.block.ops if isinstance(o, func.FuncOp)]:
             _lower_function(fn, op, namer, cfg, built, self.tuning)

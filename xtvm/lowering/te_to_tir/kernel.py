@@ -144,7 +144,8 @@ class KernelLowering:
         self, shape: tuple[int, ...], elem: Attribute, name: str, gpu_scope: str | None = None
     ) -> SSAValue:
         nbytes = prod(shape) * elem_bytes(elem)
-        scope = "local" if nbytes <= LOCAL_LIMIT or gpu_scope == "local" else "heap"
+        small = nbytes <= LOCAL_LIMIT and gpu_scope != "heap"
+        scope = "local" if small or gpu_scope == "local" else "heap"
         op = tir.AllocOp(memref_of(shape, elem), gpu_scope == "shared" and "shared" or scope)
         op.buffer.name_hint = name.replace(".", "_")
         if gpu_scope == "shared":  # one per block: at the kernel's top, outside thread loops
@@ -170,15 +171,20 @@ class KernelLowering:
             if st is not None and st not in home:
                 home[st] = k
                 self.buffers[st] = Buffer(self.out_args[k], (0,) * len(st.shape))
+        gpu = any(v.thread is not None for st in self.sched.stages for v in st.leaves)
         for st in self.sched.stages:
             if st.attach == "root" and st not in home:
-                self.buffers[st] = Buffer(
-                    self.alloc(st.shape, st.element_type, st.name, st.scope),
+                self.buffers[st] = Buffer(  # between GPU launches: global memory ("heap")
+                    self.alloc(st.shape, st.element_type, st.name, "heap" if gpu else st.scope),
                     (0,) * len(st.shape),
                 )
+        first = True
         for st in self.sched.stages:
             if st.attach == "root":
+                if gpu and not first:  # one block: the phases meet at a barrier
+                    self.em.insert(tir.BarrierOp())
                 self.emit_stage(st, None)
+                first = False
         for k, v in enumerate(outputs):
             st = self.sched.of_tensor.get(v)
             src = self.buffers[st] if st is not None else self.buffers[v]
@@ -265,12 +271,14 @@ class KernelLowering:
                 self.em.insert(memref.StoreOp.get(constant(self.em, ident), acc, [c0]))
                 self.loops(nest, pos, replace(ctx, reducing=True, acc=acc))
                 v = self.em.insert(memref.LoadOp.get(acc, [c0])).results[0]
-                self.store_local(nest, v, ctx)
+                with ExitStack() as stack:
+                    self.store_local(nest, v, self.guard(nest, ctx, stack, store=True))
                 return
             self.init_nest(nest, st.leaves[pos:], ctx, ident)
             ctx = replace(ctx, reducing=True)
         if pos == len(st.leaves):
-            self.body(nest, ctx)
+            with ExitStack() as stack:
+                self.body(nest, self.guard(nest, ctx, stack, store=True))
             return
         leaf = st.leaves[pos]
 
@@ -356,10 +364,15 @@ class KernelLowering:
             self._close_scope(self.scope)
             self.scope = saved
 
-    def guard(self, nest: Nest, ctx: Ctx, stack: ExitStack) -> Ctx:
+    def guard(self, nest: Nest, ctx: Ctx, stack: ExitStack, store: bool = False) -> Ctx:
+        """Open the ragged-split guards whose loops are bound. One over a GPU thread axis
+        waits for a store (``store``): the threads past the edge still reach the barriers
+        of the stages computed inside (their clamped regions stay in bounds)."""
         done = set(ctx.done)
         for n, (rel, deps) in enumerate(nest.guards):
             if n in done or not deps <= ctx.bound.keys():
+                continue
+            if not store and any(v.thread is not None for v in deps):
                 continue
             done.add(n)
             val = var_range(self.em, rel.parent, ctx.bound, nest.ext)[0]
@@ -374,7 +387,9 @@ class KernelLowering:
 
         def go(k: int, c: Ctx) -> None:
             if k == len(spatial):
-                self.store_local(nest, constant(self.em, ident), c)
+                with ExitStack() as stack:
+                    c = self.guard(nest, c, stack, store=True)
+                    self.store_local(nest, constant(self.em, ident), c)
                 return
             self.loop(nest, spatial[k], c, lambda c2: go(k + 1, c2))
 

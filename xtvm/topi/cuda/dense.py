@@ -10,8 +10,9 @@ operands into shared memory together (fused, split by the thread count), a barri
 
 from __future__ import annotations
 
-from xtvm.dialects.te import PlaceholderOp, ReadOp
+from xtvm.dialects.te import ComputeOp, PlaceholderOp, ReadOp
 from xtvm.topi.cuda.config import CudaScheduleConfig
+from xtvm.topi.cuda.registry import register_cuda_schedule
 from xtvm.topi.schedule import Axis, Schedule, Stage
 
 THREAD_CHOICES = (4, 8, 16, 32)
@@ -28,36 +29,51 @@ def _fit(extent: int, want: int) -> int:
 
 
 def placeholder_reads(st: Stage) -> list[str]:
-    """Names of the kernel inputs ``st``'s compute reads directly, in order of first read."""
+    """Names of the kernel inputs ``st``'s compute reads, directly or through the computes
+    it reads (inlined ones: a padding), in order of first read."""
     names: list[str] = []
     assert st.compute is not None
-    for op in st.compute.walk():
-        if isinstance(op, ReadOp) and isinstance(op.tensor.owner, PlaceholderOp):
-            n = op.tensor.owner.tensor_name.data
-            if n not in names:
-                names.append(n)
+    todo, seen = [st.compute], set()
+    while todo:
+        c = todo.pop(0)
+        if c in seen:
+            continue
+        seen.add(c)
+        for op in c.walk():
+            if not isinstance(op, ReadOp):
+                continue
+            owner = op.tensor.owner
+            if isinstance(owner, PlaceholderOp) and owner.tensor_name.data not in names:
+                names.append(owner.tensor_name.data)
+            elif isinstance(owner, ComputeOp) and st.schedule.is_inlined(owner):
+                todo.append(owner)
     return names
 
 
-def cooperative_load(cache: Stage, ty: int, tx: int) -> None:
-    """The block's ``ty x tx`` threads copy the cached tile together, consecutive threads
-    taking consecutive elements of its last (contiguous) axis."""
-    f = cache.fuse(*cache.axes) if len(cache.axes) > 1 else cache.axes[0]
-    rest, x = cache.split(f, tx)
-    _, y = cache.split(rest, ty)
-    cache.bind(y, "threadIdx.y")
-    cache.bind(x, "threadIdx.x")
+def cooperative_load(cache: Stage, threads: list[tuple[str, int]]) -> None:
+    """The block's threads (``(tag, count)``, innermost first) copy the cached tile together,
+    consecutive ``threadIdx.x`` taking consecutive elements of its last (contiguous) axis."""
+    rest = cache.fuse(*cache.axes) if len(cache.axes) > 1 else cache.axes[0]
+    for tag, n in threads:
+        rest, t = cache.split(rest, n)
+        cache.bind(t, tag)
 
 
+def accumulator(anchor: Stage, epilogue: Stage | None) -> tuple[Stage, Stage]:
+    """``(per-thread accumulator, stage that gets the threads)``: the anchor computed into
+    local memory and copied out, or the anchor itself inside its epilogue's threads."""
+    if epilogue is None:
+        return anchor.cache_write("local"), anchor
+    return anchor, epilogue
+
+
+@register_cuda_schedule("dense", "batch_matmul")
 def schedule_dense(
     s: Schedule, anchor: Stage, epilogue: Stage | None, cfg: CudaScheduleConfig
 ) -> list[Stage]:
     """The GEMM template for ``dense`` (``x[i,k] * w[j,k]``) and ``batch_matmul`` anchors."""
     kn = cfg.tuning()
-    if epilogue is None:
-        acc, out = anchor.cache_write("local"), anchor
-    else:
-        acc, out = anchor, epilogue
+    acc, out = accumulator(anchor, epilogue)
     *batch, i, j = out.axes
     (k,) = acc.reduce_axes
     ty = kn.knob("ty", THREAD_CHOICES, _fit(i.extent, 8))
@@ -90,5 +106,5 @@ def schedule_dense(
     for name in placeholder_reads(acc):
         cache = s.cache_read(name, "shared")
         cache.compute_at(acc, ko)
-        cooperative_load(cache, ty_eff, tx_eff)
+        cooperative_load(cache, [("threadIdx.x", tx_eff), ("threadIdx.y", ty_eff)])
     return [acc, out]

@@ -40,7 +40,6 @@ The knobs live in :class:`DefaultScheduleConfig`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -49,6 +48,7 @@ from typing import Any
 from xdsl.dialects.builtin import AnyFloat, IntegerType, TensorType
 
 from xtvm.dialects.te import ComputeOp, KernelOp, ReadOp
+from xtvm.topi.anchors import schedule_anchors
 from xtvm.topi.schedule import Axis, Schedule, Stage
 from xtvm.topi.x86.access import contiguous_axes
 from xtvm.topi.x86.copy import split_blocks, tile_transpose
@@ -86,6 +86,8 @@ class DefaultScheduleConfig:
     # 0: 32 with 512-bit vectors (AVX-512), else 16 (AVX2, SSE); builds set it from the
     # target (``for_target``: 32 on AArch64 and RISC-V), never from the host
     vector_registers: int = 0
+    # "cuda": kernels get the GPU schedules of xtvm.topi.cuda (threads, shared memory)
+    device: str = "cpu"
     # Tunable choices of the operator schedules (xtvm.autotune.space.Knobs): the fallback
     # (defaults), a space being collected, or a tuned config. Set per kernel by the lowering.
     knobs: Any = field(default=None, compare=False, hash=False)
@@ -210,6 +212,18 @@ def apply_default_schedule(
     if kernel.schedule is not None:
         raise ValueError(f"kernel {kernel.sym_name.data} already has a schedule")
     cfg = config or DefaultScheduleConfig()
+    if cfg.device == "cuda":
+        from xtvm.topi.cuda.config import CudaScheduleConfig
+        from xtvm.topi.cuda.default import apply_cuda_schedule
+
+        return apply_cuda_schedule(
+            kernel,
+            CudaScheduleConfig(
+                inline_injective=cfg.inline_injective,
+                operator_schedules=cfg.operator_schedules,
+                knobs=cfg.knobs,
+            ),
+        )
     s = Schedule(kernel)
     outputs = set(kernel.return_op.values)
     kept = []
@@ -220,25 +234,16 @@ def apply_default_schedule(
         else:
             kept.append(c)
     done: set[ComputeOp] = set()
-    anchors = 0
     if cfg.operator_schedules and cfg.inline_injective:
-        for c in kept:
-            fn = schedule_for(_tag(c))
-            if fn is None or c in done:
-                continue
-            epi = None if c.result in outputs else _epilogue(kernel, c, kept)
-            if c.result not in outputs and epi is None and not keeps_buffer(_tag(c)):
-                continue  # an anchor feeding a reduction or several outputs: default rules
-            # a second anchor in one kernel gets its own knob names
-            acfg = cfg
-            if anchors and cfg.knobs is not None:
-                acfg = dataclasses.replace(cfg, knobs=cfg.knobs.scoped(f"a{anchors}."))
-            anchors += 1
-            more = fn(s, s.stage(c), s.stage(epi) if epi is not None else None, acfg)
-            done.add(c)
-            done.update(st.compute for st in more or () if st.compute is not None)
-            if epi is not None:
-                done.add(epi)
+        done = schedule_anchors(
+            kernel,
+            s,
+            kept,
+            cfg,
+            lambda c: schedule_for(_tag(c)),
+            lambda c: keeps_buffer(_tag(c)),
+            _epilogue,
+        )
     for c in kept:
         if c not in done:
             schedule_stage(s.stage(c), cfg)
