@@ -472,3 +472,63 @@ te.kernel @empty_max {
 // CHECK:         %[[NEGINF:.*]] = arith.constant 0xff800000 : f32
 // CHECK-NEXT:    memref.store %[[NEGINF]], %B_acc
 // CHECK-NEXT:    tir.for %{{.*}} = %[[C0:.*]] to %[[C0]] step
+
+// -----
+
+// GPU: blocks and threads bound, a per-thread local accumulator, a shared tile of A loaded
+// by the threads at each reduction step, between two barriers.
+te.kernel @mm {
+  %A = te.placeholder "A" : tensor<8x4xf32>
+  %B = te.placeholder "B" : tensor<8x4xf32>
+  %C = te.compute "C" {tag = "dense"} : tensor<8x8xf32> {
+  ^bb0(%i: index, %j: index):
+    %0 = te.reduce "sum" [4] : f32 {
+    ^bb0(%r0: index):
+      %1 = te.read %A[%i, %r0] : tensor<8x4xf32>
+      %2 = te.read %B[%j, %r0] : tensor<8x4xf32>
+      %3 = arith.mulf %1, %2 : f32
+      te.yield %3 : f32
+    }
+    te.yield %0 : f32
+  }
+  te.schedule {
+    %4 = te.stage "C"
+    %5 = te.cache_write %4 in "local"
+    %6, %7 = te.axes %4 : !te.axis, !te.axis
+    %8, %9 = te.split %6 by 4
+    %10, %11 = te.split %7 by 8
+    te.reorder %8, %10, %9, %11
+    te.bind %8 "blockIdx.x"
+    te.bind %9 "threadIdx.y"
+    te.bind %11 "threadIdx.x"
+    te.compute_at %5, %11
+    %12, %13 = te.axes %5 : !te.axis, !te.axis
+    %14 = te.reduce_axes %5 : !te.axis
+    %15, %16 = te.split %14 by 2
+    %17 = te.cache_read "A" in "shared"
+    te.compute_at %17, %15
+    %18, %19 = te.axes %17 : !te.axis, !te.axis
+    %20 = te.fuse %18, %19
+    %21, %22 = te.split %20 by 8
+    te.bind %22 "threadIdx.x"
+  }
+  te.return %C : tensor<8x8xf32>
+}
+
+// CHECK-LABEL: tir.prim_func @mm(%A: memref<8x4xf32>, %B: memref<8x4xf32>, %out: memref<8x8xf32>) {
+// CHECK:         %[[AS:.*]] = tir.alloc "shared" : memref<4x2xf32>
+// CHECK-NEXT:    tir.for %[[BX:.*]] = %{{.*}} to %{{.*}} step %{{.*}} kind(thread "blockIdx.x") {
+// CHECK-NEXT:      tir.for %[[TY:.*]] = %{{.*}} to %{{.*}} step %{{.*}} kind(thread "threadIdx.y") {
+// CHECK-NEXT:        tir.for %[[TX:.*]] = %{{.*}} to %{{.*}} step %{{.*}} kind(thread "threadIdx.x") {
+// CHECK-NEXT:          %[[CL:.*]] = tir.alloc "local" : memref<1x1xf32>
+// CHECK:               tir.for %[[KO:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:                 %[[ROW:.*]] = arith.divui %[[TX]], %{{.*}} : index
+// CHECK:                 %[[V:.*]] = memref.load %A[{{.*}}] : memref<8x4xf32>
+// CHECK-NEXT:            memref.store %[[V]], %[[AS]][%[[ROW]], %{{.*}}] : memref<4x2xf32>
+// CHECK-NEXT:            tir.barrier
+// CHECK-NEXT:            tir.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:                   memref.load %[[AS]]
+// CHECK:                 }
+// CHECK-NEXT:            tir.barrier
+// CHECK-NEXT:          }
+// CHECK:               memref.store %{{.*}}, %out[%{{.*}}, %[[TX]]] : memref<8x8xf32>
