@@ -4,9 +4,10 @@ NVPTX has instructions for sqrt, fabs, floor/ceil/trunc/round, min/max, fma and 
 which ``convert-tir-to-llvm`` emits as LLVM intrinsics. The transcendental ones have no
 libm to call in PTX (LLVM aborts the process on ``llvm.exp.f32`` for nvptx), and
 libdevice ships only with the CUDA toolkit. So f32 exp/log/tanh/erf/sigmoid-style math is
-built here from the hardware's approximate base-2 units (``ex2.approx``, ``lg2.approx``,
-about 2 ulp), as CUDA's fast-math ``__expf``/``__logf`` are: relative error around 1e-6
-for the arguments models see. Other types and functions are a CompileError naming them.
+built here: exp/log/pow from the hardware's approximate base-2 units (``ex2.approx``,
+``lg2.approx``, about 2 ulp), as CUDA's fast-math ``__expf``/``__logf`` are (relative error
+around 1e-6 for the arguments models see); tanh and erf as the rational approximations of
+``tir-expand-math`` (absolute error below 5e-7). Other types and functions are a CompileError naming them.
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from xdsl.ir import Operation, SSAValue
 
 from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm.state import FuncLowering
+from xtvm.passes.tir.expand_math import ERF, TANH
 
 LOG2E = 1.4426950408889634
 LN2 = 0.6931471805599453
-# Abramowitz & Stegun 7.1.26: erf(x) = 1 - t*(a1 + t*(a2 + ...)) * exp(-x^2), t = 1/(1+p*x);
-# absolute error below 1.5e-7 for x >= 0
-_ERF_P = 0.3275911
-_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+RationalSpec = tuple[float, float, tuple[float, ...], tuple[float, ...]]
 
 
 def _c(fl: FuncLowering, value: float) -> SSAValue:
@@ -56,26 +55,32 @@ def log(fl: FuncLowering, x: SSAValue) -> SSAValue:
     return _mul(fl, log2(fl, x), _c(fl, LN2))
 
 
-def tanh(fl: FuncLowering, x: SSAValue) -> SSAValue:
-    """sign(x) * (1 - 2 / (exp(2|x|) + 1)): exact limits (exp overflows to inf -> 1)."""
+def odd_rational(fl: FuncLowering, x: SSAValue, spec: RationalSpec) -> SSAValue:
+    """``clamp(x) * P(x^2) / Q(x^2)``, exactly ``copysign(1, x)`` where the function rounds
+    to +-1: the scalar form of ``tir-expand-math``'s approximations (same coefficients)."""
+    clamp, saturate, num, den = spec
+    low = fl.select(_fcmp(fl, "olt", x, _c(fl, -clamp)), _c(fl, -clamp), x)
+    xc = fl.select(_fcmp(fl, "ogt", low, _c(fl, clamp)), _c(fl, clamp), low)
+    t = _mul(fl, xc, xc)
+
+    def horner(cs: tuple[float, ...]) -> SSAValue:
+        acc = _c(fl, cs[0])
+        for c in cs[1:]:
+            acc = fl.emit(llvm.FAddOp(_mul(fl, acc, t), _c(fl, c)))
+        return acc
+
+    r = fl.emit(llvm.FDivOp(_mul(fl, xc, horner(num)), horner(den)))
     ax = fl.emit(llvm.FAbsOp(x, f32))
-    e = exp(fl, fl.emit(llvm.FAddOp(ax, ax)))
-    q = fl.emit(llvm.FDivOp(_c(fl, 2.0), fl.emit(llvm.FAddOp(e, _c(fl, 1.0)))))
-    return fl.emit(llvm.FCopySignOp(fl.emit(llvm.FSubOp(_c(fl, 1.0), q)), x))
+    one = fl.emit(llvm.FCopySignOp(_c(fl, 1.0), x))
+    return fl.select(_fcmp(fl, "oge", ax, _c(fl, saturate)), one, r)
+
+
+def tanh(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    return odd_rational(fl, x, TANH)
 
 
 def erf(fl: FuncLowering, x: SSAValue) -> SSAValue:
-    ax = fl.emit(llvm.FAbsOp(x, f32))
-    t = fl.emit(
-        llvm.FDivOp(_c(fl, 1.0), fl.emit(llvm.FAddOp(_c(fl, 1.0), _mul(fl, ax, _c(fl, _ERF_P)))))
-    )
-    poly = _c(fl, _ERF_A[-1])
-    for a in reversed(_ERF_A[:-1]):
-        poly = fl.emit(llvm.FAddOp(_mul(fl, poly, t), _c(fl, a)))
-    poly = _mul(fl, poly, t)
-    neg_sq = fl.emit(llvm.FNegOp(_mul(fl, ax, ax)))
-    y = fl.emit(llvm.FSubOp(_c(fl, 1.0), _mul(fl, poly, exp(fl, neg_sq))))
-    return fl.emit(llvm.FCopySignOp(y, x))
+    return odd_rational(fl, x, ERF)
 
 
 def _fcmp(fl: FuncLowering, pred: str, a: SSAValue, b: SSAValue) -> SSAValue:
