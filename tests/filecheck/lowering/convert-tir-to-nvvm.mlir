@@ -5,8 +5,9 @@
 // CHECK:      builtin.module attributes {xtvm.constants = [dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>], xtvm.metadata = "{{.*}}\22device\22: \22cuda\22, \22launches\22: [{\22kernel\22: \22rev\22, \22grid\22: [2, 1, 1], \22block\22: [256, 1, 1], \22shared_bytes\22: 0, \22args\22: [{\22kind\22: \22input\22, \22index\22: 0, \22offset\22: 0}, {\22kind\22: \22constant\22, \22index\22: 0, \22offset\22: 0}, {\22kind\22: \22workspace\22, \22index\22: 0, \22offset\22: 64}]}, {\22kernel\22: \22rev\22, {{.*}}\22args\22: [{\22kind\22: \22workspace\22, \22index\22: 0, \22offset\22: 64}, {\22kind\22: \22constant\22, \22index\22: 0, \22offset\22: 0}, {\22kind\22: \22output\22, \22index\22: 0, \22offset\22: 0}]}], \22constants\22: [{\22name\22: \22w\22, \22dtype\22: \22float32\22, \22shape\22: [4], \22offset\22: 0, \22nbytes\22: 16}]}"} {
 // A shared buffer is a global in address space 3, one per block.
 // CHECK-NEXT:   llvm.mlir.global internal @rev_shared_0() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<1024 x i8>
-// Kernels are external functions tagged nvvm.kernel; no xtvm_main is generated.
-// CHECK-NEXT:   llvm.func @rev(%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}) attributes {nvvm.kernel} {
+// Kernels are external functions tagged nvvm.kernel with their block shape (PTX .maxntid);
+// no xtvm_main is generated.
+// CHECK-NEXT:   llvm.func @rev(%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}) attributes {nvvm.kernel, nvvm.maxntid = array<i32: 256, 1, 1>} {
 // CHECK-NOT:    xtvm_main
 // A blockIdx loop is the block's index, a threadIdx loop of the block's width the thread's.
 // CHECK:        %[[B32:.*]] = llvm.call_intrinsic "llvm.nvvm.read.ptx.sreg.ctaid.x"() : () -> i32

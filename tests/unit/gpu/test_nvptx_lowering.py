@@ -120,7 +120,7 @@ def test_plan_and_constants():
 
 def test_ptx_uses_gpu_instructions():
     ptx = generate_ptx(lower(MODULE), Target.cuda("sm_80"))
-    assert ".visible .entry scale(" in ptx
+    assert ".visible .entry scale(" in ptx and ".maxntid 256, 1, 1" in ptx
     needles = ("%ctaid.x", "%tid.x", "bar.sync", ".shared", "ex2.approx", "lg2.approx", "cvt.rzi")
     for needle in needles:
         assert needle in ptx, needle

@@ -3,20 +3,26 @@
 Translation reuses the CPU backend's (:func:`xtvm.backends.llvm.translate_module`);
 functions tagged ``nvvm.kernel`` get the ``ptx_kernel`` calling convention, which makes
 them ``.entry`` points of the PTX (LLVM 22's form of the ``nvvm.annotations`` kernel
-marker). The weights never go into the PTX: the runtime uploads them once as one blob.
+marker), and their block shape becomes ``maxntid`` annotations (PTX ``.maxntid``). The weights never go into the PTX: the runtime uploads them once as one blob.
 """
 
 from __future__ import annotations
 
 import llvmlite.ir as ir
 from xdsl.dialects import llvm
-from xdsl.dialects.builtin import ArrayAttr, DenseIntOrFPElementsAttr, IntAttr, ModuleOp
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    IntAttr,
+    ModuleOp,
+)
 
 from xtvm.backends.cuda.ptx import emit_ptx
 from xtvm.backends.llvm.target import Target
 from xtvm.backends.llvm.translate import BlockMap, ValMap, register_converter, translate_module
 from xtvm.errors import CompileError
-from xtvm.lowering.tir_to_nvvm import CONSTANTS_ATTR, KERNEL_ATTR
+from xtvm.lowering.tir_to_nvvm import CONSTANTS_ATTR, KERNEL_ATTR, MAXNTID_ATTR
 from xtvm.lowering.tir_to_nvvm.launch_plan import pack_constants
 from xtvm.lowering.tir_to_nvvm.ops import AddrSpaceCastOp
 
@@ -35,7 +41,14 @@ def nvptx_ir(module: ModuleOp, target: Target) -> str:
     ir_module = translate_module(module, target)
     for op in module.ops:
         if isinstance(op, llvm.FuncOp) and KERNEL_ATTR in op.attributes:
-            ir_module.get_global(op.sym_name.data).calling_convention = PTX_KERNEL_CC
+            fn = ir_module.get_global(op.sym_name.data)
+            fn.calling_convention = PTX_KERNEL_CC
+            block = op.attributes.get(MAXNTID_ATTR)
+            if isinstance(block, DenseArrayBase):
+                for axis, n in zip("xyz", block.get_values()):
+                    name = ir.MetaDataString(ir_module, f"maxntid{axis}")
+                    entry = [fn, name, ir.Constant(ir.IntType(32), int(n))]
+                    ir_module.add_named_metadata("nvvm.annotations", entry)
     return str(ir_module)
 
 

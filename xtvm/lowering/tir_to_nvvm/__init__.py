@@ -2,6 +2,6 @@
 (``convert-tir-to-nvvm``)."""
 
 from xtvm.lowering.tir_to_nvvm.convert import CONSTANTS_ATTR, ConvertTirToNvvmPass
-from xtvm.lowering.tir_to_nvvm.kernel import KERNEL_ATTR
+from xtvm.lowering.tir_to_nvvm.kernel import KERNEL_ATTR, MAXNTID_ATTR
 
-__all__ = ["CONSTANTS_ATTR", "KERNEL_ATTR", "ConvertTirToNvvmPass"]
+__all__ = ["CONSTANTS_ATTR", "KERNEL_ATTR", "MAXNTID_ATTR", "ConvertTirToNvvmPass"]

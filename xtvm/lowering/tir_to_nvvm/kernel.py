@@ -22,6 +22,7 @@ from __future__ import annotations
 from xdsl.dialects import llvm
 from xdsl.dialects.builtin import (
     ArrayAttr,
+    DenseArrayBase,
     DictionaryAttr,
     IntAttr,
     MemRefType,
@@ -51,6 +52,9 @@ SHARED_SPACE = 3
 KERNEL_ATTR = "nvvm.kernel"
 """Unit attribute on the ``llvm.func`` of each kernel; the backend gives such functions
 the ``ptx_kernel`` calling convention (a PTX ``.entry``)."""
+MAXNTID_ATTR = "nvvm.maxntid"
+"""The block shape ``array<i32: x, y, z>`` a kernel is launched with: PTX ``.maxntid``, so
+ptxas may give each thread more registers than a 1024-thread block would allow."""
 BARRIER = "llvm.nvvm.barrier.cta.sync.aligned.all"
 _SREG = {"threadIdx": "tid", "blockIdx": "ctaid"}
 
@@ -185,6 +189,8 @@ def lower_kernel(ms: NvvmModuleState, op: tir.PrimFuncOp, config: LaunchConfig) 
         other_props={"arg_attrs": ArrayAttr([noalias] * n)},
     )
     func.attributes[KERNEL_ATTR] = UnitAttr()
+    block = [config.block.get(tag, 1) for tag in THREAD_TAGS]
+    func.attributes[MAXNTID_ATTR] = DenseArrayBase.from_list(i32, block)
     fl = KernelLowering(ms, func, config)
     for arg, new in zip(op.block.args, fl.args):
         fl.set(arg, new)
