@@ -66,7 +66,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-from xtvm.dialects.tir_gpu import launch_config, verify_barrier, verify_thread_loop
+from xtvm.dialects.tir_gpu import verify_barrier, verify_gpu_kernel, verify_thread_loop
 
 LOOP_KINDS = ("serial", "parallel", "vectorized", "unrolled", "thread")
 ALLOC_SCOPES = ("local", "heap", "shared")
@@ -116,7 +116,7 @@ class PrimFuncOp(IRDLOperation):
                 raise VerifyException(f"tir.prim_func: arguments must be memrefs, got {t}")
         if not isinstance(self.block.last_op, ReturnOp):
             raise VerifyException("tir.prim_func: body must end with tir.return")
-        launch_config(self)  # GPU kernels: block/grid limits, shared bytes, barriers
+        verify_gpu_kernel(self)  # GPU kernels: block/grid limits, shared bytes, barriers
 
     def print(self, printer: Printer) -> None:
         print_func_op_like(

@@ -128,11 +128,33 @@ def _bytes(t: MemRefType) -> int:
 def launch_config(func: Operation) -> LaunchConfig | None:
     """The launch configuration of a GPU kernel (None for a CPU kernel), checked against the
     device limits; raises ``VerifyException`` for one that breaks them."""
+    name = func.properties["sym_name"].data  # type: ignore[attr-defined]
+    return _config(name, [func])
+
+
+def verify_gpu_kernel(func: Operation) -> None:
+    """The checks of :func:`launch_config`, per launch: a kernel whose top level holds
+    several thread nests over the grid (root stages bound on their own) is split into one
+    launch per nest by the code generator, so each nest is checked alone, with the shared
+    buffers of the kernel."""
+    name = func.properties["sym_name"].data  # type: ignore[attr-defined]
+    body = func.regions[0].block.ops
+    nests = [op for op in body if any(thread_tag(o) is not None for o in op.walk())]
+    gridded = any(thread_tag(o) in BLOCK_TAGS for n in nests for o in n.walk())
+    if len(nests) < 2 or not gridded:
+        _config(name, [func])
+        return
+    shared = [op for op in body if op.name == "tir.alloc"]
+    for n in nests:
+        _config(name, [*shared, n])
+
+
+def _config(name: str, roots: list[Operation]) -> LaunchConfig | None:
     cfg = LaunchConfig()
     barriers: list[Operation] = []
     loops: list[Operation] = []
-    name = func.properties["sym_name"].data  # type: ignore[attr-defined]
-    for op in func.walk():
+    walked = [op for r in roots for op in r.walk()]
+    for op in walked:
         tag = thread_tag(op)
         if tag is not None:
             loops.append(op)
@@ -152,7 +174,7 @@ def launch_config(func: Operation) -> LaunchConfig | None:
         if barriers:
             raise VerifyException(f"@{name}: tir.barrier outside a GPU kernel")
         return None
-    for op in func.walk():
+    for op in walked:
         if op.name == "tir.alloc" and op.properties["scope"].data == "shared":  # type: ignore[attr-defined]
             if any(thread_tag(a) in THREAD_TAGS for a in _ancestors(op)):
                 raise VerifyException(f"@{name}: a shared buffer allocated inside a threadIdx loop")

@@ -178,10 +178,15 @@ class KernelLowering:
                     self.alloc(st.shape, st.element_type, st.name, "heap" if gpu else st.scope),
                     (0,) * len(st.shape),
                 )
+        # GPU root stages without a grid are phases of one block: they meet at barriers (with
+        # a grid, the code generator launches each phase on its own)
+        one_block = gpu and not any(
+            v.thread in BLOCK_TAGS for st in self.sched.stages for v in st.leaves
+        )
         first = True
         for st in self.sched.stages:
             if st.attach == "root":
-                if gpu and not first:  # one block: the phases meet at a barrier
+                if one_block and not first:
                     self.em.insert(tir.BarrierOp())
                 self.emit_stage(st, None)
                 first = False

@@ -14,9 +14,6 @@ class CudaScheduleConfig:
     """Threads of a block for elementwise and row kernels (a multiple of the 32-lane warp)."""
     max_threads_per_block: int = 1024
     shared_bytes: int = 48 * 1024
-    single_block: bool = False
-    """Run the whole kernel in one thread block (its stages are phases separated by
-    barriers): what a kernel of several kept stages needs, as it is one launch."""
     inline_injective: bool = True
     operator_schedules: bool = True
     knobs: Any = field(default=None, compare=False, hash=False)

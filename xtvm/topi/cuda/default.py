@@ -5,14 +5,11 @@ kept one would be a launch of its own); an
 anchor with a registered CUDA schedule (dense, batch_matmul, conv2d) gets it, with its
 elementwise epilogue; every other kept stage is bound one output element per thread (a
 reduction running its loops inside the thread). Every kept stage is a separate phase of
-the kernel, reading the others' results: as a kernel is one launch, such a kernel runs in
-a single thread block with barriers between its phases (correct, but one multiprocessor;
-splitting it into launches is left to do).
+the kernel over its own grid, reading the others' results from global memory: the code
+generator launches each such phase on its own (``tir_to_nvvm/split_kernels.py``).
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from xtvm.dialects.te import ComputeOp, KernelOp
 from xtvm.topi.anchors import schedule_anchors
@@ -39,10 +36,8 @@ def apply_cuda_schedule(kernel: KernelOp, config: CudaScheduleConfig | None = No
             s.stage(c).compute_inline()
         else:
             kept.append(c)
-    if len(kept) > 1:  # phases reading each other's results: one block, barriers between
-        cfg = replace(cfg, single_block=True)
     done: set[ComputeOp] = set()
-    if cfg.operator_schedules and not cfg.single_block:
+    if cfg.operator_schedules:
         done = schedule_anchors(
             kernel, s, kept, cfg, lambda c: cuda_schedule_for(_tag(c)), lambda c: False, _epilogue
         )

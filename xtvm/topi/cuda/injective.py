@@ -29,9 +29,6 @@ def schedule_injective(st: Stage, cfg: CudaScheduleConfig) -> None:
         st.bind(fused, "threadIdx.x")
         return
     bx, tx = st.split(fused, threads)
-    if cfg.single_block:  # each thread walks the elements with a stride of the block
-        st.bind(tx, "threadIdx.x")
-        return
     if bx.extent > MAX_GRID_X:
         raise ValueError(f"stage {st.name!r}: {total} elements need more than {MAX_GRID_X} blocks")
     st.bind(bx, "blockIdx.x")

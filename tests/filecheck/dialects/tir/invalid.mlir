@@ -210,9 +210,11 @@ tir.prim_func @grid_twice(%a: memref<4xf32>) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %c8 = arith.constant 8 : index
-  tir.for %b = %c0 to %c4 step %c1 kind(thread "blockIdx.x") {
-  }
-  tir.for %b2 = %c0 to %c8 step %c1 kind(thread "blockIdx.x") {
+  tir.for %s = %c0 to %c4 step %c1 {
+    tir.for %b = %c0 to %c4 step %c1 kind(thread "blockIdx.x") {
+    }
+    tir.for %b2 = %c0 to %c8 step %c1 kind(thread "blockIdx.x") {
+    }
   }
   tir.return
 }

@@ -9,7 +9,9 @@ import pytest
 from cuda_schedule_helpers import lower_cuda, run_cuda
 
 from xtvm.autotune.space import ConfigSpace
+from xtvm.backends.interpreter import run_prim_func
 from xtvm.dialects import tir
+from xtvm.dialects.tir_gpu import launch_config
 from xtvm.topi import nn
 from xtvm.topi.nn.norm import layer_norm
 
@@ -81,14 +83,22 @@ def test_conv2d_direct_with_padding() -> None:
     assert cfg.shared_bytes > 0
 
 
-def test_softmax_phases_in_one_block() -> None:
-    x = rand(6, 20)
-    out, cfg = run_cuda([x.shape], lambda a: nn.softmax(a, 1), [x])
+@pytest.mark.parametrize(("rows", "cols", "one_block"), [(6, 20, True), (12, 40, False)])
+def test_softmax_phases(rows: int, cols: int, one_block: bool) -> None:
+    x = rand(rows, cols)
+    module, func = lower_cuda([x.shape], lambda a: nn.softmax(a, 1))
+    # small phases share one block and meet at barriers; with a grid they are launches
+    assert (count(func, tir.BarrierOp) > 0) == one_block
+    if one_block:
+        out, cfg = run_cuda([x.shape], lambda a: nn.softmax(a, 1), [x])
+        assert cfg.grid == {}
+    else:
+        cfg = launch_config(func)
+        assert cfg is not None and cfg.grid  # the code generator splits it into launches
+        out = np.full(x.shape, np.nan, np.float32)
+        run_prim_func(module, "k", [x, out])
     e = np.exp(x - x.max(1, keepdims=True))
     np.testing.assert_allclose(out, e / e.sum(1, keepdims=True), rtol=1e-5)
-    assert cfg.grid == {}  # several kept stages: one block, barriers between them
-    _, func = lower_cuda([x.shape], lambda a: nn.softmax(a, 1))
-    assert count(func, tir.BarrierOp) >= 1
 
 
 def test_layer_norm() -> None:
