@@ -100,13 +100,14 @@ def build_cuda(
         _with_option,
         read_metadata,
         run_pipeline,
+        specialize_for_target,
         with_build_info,
     )
     from xtvm.passes.registry import parse_pipeline
     from xtvm.runtime.cuda import CudaModule
 
     times = list(times or [])
-    passes = _for_device(parse_pipeline(cuda_pipeline(spec)), "cuda")
+    passes = _for_device(specialize_for_target(parse_pipeline(cuda_pipeline(spec)), target), "cuda")
     if tuning is not None:
         passes = _with_option(passes, "tuning", tuning)
     start = time.perf_counter()
