@@ -200,7 +200,7 @@ class Stage:
     def bind(self, axis: Axis, thread: str) -> None:
         """Run the loop over ``axis`` on GPU blocks or threads (``blockIdx.x`` ... ``threadIdx.z``)."""
         self._check(axis)
-        if axis.is_reduce:
+        if axis.is_reduce and thread != "threadIdx.x":  # threadIdx.x: a block-wide reduction
             raise ValueError(f"stage {self.name!r}: cannot bind a reduction axis to {thread}")
         self.schedule._emit(BindOp(axis.value, thread))
         self.annotations["bind"].append(axis)

@@ -49,6 +49,7 @@ from xtvm.lowering.te_to_tir.schedule import (
     leaf_extents,
     split_factor,
 )
+from xtvm.lowering.te_to_tir.thread_reduce import emit_thread_reduce, has_thread_reduce
 
 LOCAL_LIMIT = 64 * 1024
 
@@ -266,6 +267,9 @@ class KernelLowering:
 
     def loops(self, nest: Nest, pos: int, ctx: Ctx) -> None:
         st = nest.stage
+        if pos == nest.first_reduce and not ctx.reducing and has_thread_reduce(nest, pos):
+            emit_thread_reduce(self, nest, pos, ctx)
+            return
         if pos == nest.first_reduce and not ctx.reducing:
             red = st.reduce
             assert red is not None

@@ -195,8 +195,8 @@ class _Interpreter:
             self.annotate(op)
         elif isinstance(op, te.BindOp):
             ax = self.leaf(op.axis, "bind")
-            if ax.reduce:
-                raise self.fail(ax.stage, f"cannot bind reduction axis '{ax.name}' to a thread")
+            if ax.reduce and op.thread.data != "threadIdx.x":
+                raise self.fail(ax.stage, f"reduction axis '{ax.name}' bound to {op.thread.data}")
             ax.kind, ax.thread = "thread", op.thread.data
         elif isinstance(op, te.ComputeInlineOp):
             self.compute_inline(self.stage(op.stage))

@@ -10,8 +10,8 @@ from cuda_schedule_helpers import lower_cuda, run_cuda
 
 from xtvm.autotune.space import ConfigSpace
 from xtvm.backends.interpreter import run_prim_func
-from xtvm.dialects import tir
-from xtvm.dialects.tir_gpu import launch_config
+from xtvm.dialects import tir, tir_gpu
+from xtvm.dialects.tir_gpu import verify_gpu_kernel
 from xtvm.topi import nn
 from xtvm.topi.nn.norm import layer_norm
 
@@ -83,22 +83,35 @@ def test_conv2d_direct_with_padding() -> None:
     assert cfg.shared_bytes > 0
 
 
-@pytest.mark.parametrize(("rows", "cols", "one_block"), [(6, 20, True), (12, 40, False)])
+@pytest.mark.parametrize(
+    ("rows", "cols", "one_block"), [(6, 20, True), (12, 40, False), (3, 70, False)]
+)
 def test_softmax_phases(rows: int, cols: int, one_block: bool) -> None:
     x = rand(rows, cols)
     module, func = lower_cuda([x.shape], lambda a: nn.softmax(a, 1))
     # small phases share one block and meet at barriers; with a grid they are launches
-    assert (count(func, tir.BarrierOp) > 0) == one_block
+    assert any(isinstance(op, tir.BarrierOp) for op in func.block.ops) == one_block
     if one_block:
         out, cfg = run_cuda([x.shape], lambda a: nn.softmax(a, 1), [x])
         assert cfg.grid == {}
     else:
-        cfg = launch_config(func)
-        assert cfg is not None and cfg.grid  # the code generator splits it into launches
+        verify_gpu_kernel(func)  # per launch: the code generator splits it at the grids
+        assert any(tir_gpu.thread_tag(op) == "blockIdx.x" for op in func.walk())
         out = np.full(x.shape, np.nan, np.float32)
         run_prim_func(module, "k", [x, out])
     e = np.exp(x - x.max(1, keepdims=True))
     np.testing.assert_allclose(out, e / e.sum(1, keepdims=True), rtol=1e-5)
+
+
+def test_long_rows_reduce_across_the_block() -> None:
+    x = rand(3, 70)
+    _, func = lower_cuda([x.shape], lambda a: nn.softmax(a, 1))
+    verify_gpu_kernel(func)
+    red = [op for op in func.walk() if isinstance(op, tir.AllocOp) and op.scope.data == "shared"]
+    assert [tuple(a.buffer.type.get_shape()) for a in red] == [(64,), (64,)]  # one per row
+    # a tree over 64 partial results: 6 halving steps, each ended by a barrier, plus one
+    # after the partials are written, in each of the two reductions
+    assert count(func, tir.BarrierOp) == 2 * 7
 
 
 def test_layer_norm() -> None:
@@ -127,3 +140,9 @@ def test_tuning_spaces_exist_and_defaults_are_in_them() -> None:
     assert {"tf", "rf", "ty", "tx", "bc"} <= set(conv.knobs)
     for k in [*space.knobs.values(), *conv.knobs.values()]:
         assert k.default in k.candidates
+
+
+def test_global_avg_pool_fuses_window_axes_for_the_block() -> None:
+    x = rand(1, 3, 9, 9)  # 81 elements per output: a block-wide reduction over (h, w)
+    out, _ = run_cuda([x.shape], nn.global_avg_pool2d, [x])
+    np.testing.assert_allclose(out, x.mean(axis=(2, 3), keepdims=True), rtol=1e-5)
