@@ -134,17 +134,36 @@ def test_ptx_assembles(arch):
 
 
 UNBOUND = """
-tir.prim_func @cpu(%a: memref<4xf32>, %b: memref<4xf32>) {
+tir.prim_func @cpu(%a: memref<8192xf32>, %b: memref<8192xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  %c4 = arith.constant 4 : index
-  tir.for %i = %c0 to %c4 step %c1 kind(parallel) {
-    %v = memref.load %a[%i] : memref<4xf32>
-    memref.store %v, %b[%i] : memref<4xf32>
+  %c8192 = arith.constant 8192 : index
+  tir.for %i = %c0 to %c8192 step %c1 kind(parallel) {
+    %v = memref.load %a[%i] : memref<8192xf32>
+    memref.store %v, %b[%i] : memref<8192xf32>
   }
   tir.return
 }
 """
+
+
+def test_tiny_unbound_kernel_runs_on_one_thread():
+    """A kernel without thread loops but with a handful of elements is one thread's work."""
+    text = UNBOUND.replace("8192", "16").replace(
+        "tir.for %i", '%t = tir.alloc "local" : memref<1xf32>\n  tir.for %i'
+    )
+    text += """
+tir.prim_func @main(%x: memref<16xf32>, %y: memref<16xf32>)
+    attributes {xtvm.entry, xtvm.num_inputs = 1 : i64} {
+  tir.call @cpu(%x, %y) : memref<16xf32>, memref<16xf32>
+  tir.return
+}
+"""
+    module = lower(text)
+    (launch,) = json.loads(module.attributes["xtvm.metadata"].data)["launches"]
+    assert (launch["grid"], launch["block"]) == ([1, 1, 1], [1, 1, 1])
+    ptx = generate_ptx(module, Target.cuda("sm_80"))
+    assert ".entry cpu(" in ptx and ".maxntid 1, 1, 1" in ptx
 
 
 def _gpu_kernel(body: str, elt: str = "f32") -> str:

@@ -12,8 +12,9 @@ Expects tir per docs/contracts.md whose kernels are GPU kernels (``tir.for kind(
   ``xtvm.constants`` (an array of dense elements the backend packs into the blob).
 
 A kernel whose root stages have thread loops of their own is first split into one kernel
-per phase (:mod:`.split_kernels`). A kernel without thread loops has no GPU schedule: the
-pass fails naming every such kernel, as nothing could run it.
+per phase (:mod:`.split_kernels`). A kernel without thread loops runs on one thread when
+its work is tiny (``SERIAL_MAX_WORK``); otherwise it has no GPU schedule, and the pass fails
+naming every such kernel.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr
+from xdsl.ir import Block
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import VerifyException
 
 from xtvm.dialects import tir
-from xtvm.dialects.tir_gpu import LaunchConfig, launch_config
+from xtvm.dialects.tir_gpu import LaunchConfig, const_index, launch_config
 from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm.convert import METADATA_ATTR, entry_metadata
 from xtvm.lowering.tir_to_nvvm.kernel import NvvmModuleState, lower_kernel
@@ -39,6 +41,29 @@ CONSTANTS_ATTR = "xtvm.constants"
 COUNT_PREFIX = "xtvm.count:"
 
 
+SERIAL_MAX_WORK = 4096
+"""A kernel without thread loops whose ops execute at most this many times (counted
+statically) runs on one GPU thread: a 0-d result or a handful of elements, where a
+launch of one thread costs no more than a wider one. Larger ones have no GPU schedule."""
+
+
+def static_work(block: Block) -> int:
+    """How many ops ``block`` executes, loops multiplied by their constant trip counts (a
+    loop with unknown bounds counts as unbounded)."""
+    total = 0
+    for op in block.ops:
+        if isinstance(op, tir.ForOp):
+            lb, ub, step = (const_index(v) for v in (op.lb, op.ub, op.step))
+            if lb is None or ub is None or not step:
+                return SERIAL_MAX_WORK + 1
+            total += max(0, -(-(ub - lb) // step)) * static_work(op.block)
+        else:
+            total += 1 + sum(static_work(b) for r in op.regions for b in r.blocks)
+        if total > SERIAL_MAX_WORK:
+            break
+    return total
+
+
 def _configs(kernels: list[tir.PrimFuncOp]) -> dict[str, LaunchConfig]:
     configs: dict[str, LaunchConfig] = {}
     unscheduled = []
@@ -48,10 +73,12 @@ def _configs(kernels: list[tir.PrimFuncOp]) -> dict[str, LaunchConfig]:
             config = launch_config(k)
         except VerifyException as exc:
             raise CompileError(f"cuda kernel @{name}: {str(exc).splitlines()[0]}") from None
-        if config is None:
-            unscheduled.append(name)
-        else:
+        if config is not None:
             configs[name] = config
+        elif static_work(k.block) <= SERIAL_MAX_WORK:
+            configs[name] = LaunchConfig()  # one thread: a scalar or a few elements
+        else:
+            unscheduled.append(name)
     if unscheduled:
         shown = ", ".join(f"@{n}" for n in unscheduled[:8])
         more = f" and {len(unscheduled) - 8} more" if len(unscheduled) > 8 else ""

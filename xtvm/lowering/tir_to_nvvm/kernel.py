@@ -121,7 +121,7 @@ def _alloc(fl: KernelLowering, op: tir.AllocOp) -> None:
     nbytes = max(1, count) * byte_size(t.element_type)
     scope = op.scope.data
     if scope == "local":
-        if not _in_thread_loop(op):
+        if fl.config.block and not _in_thread_loop(op):
             raise CompileError(
                 f"@{fl.name}: a scratch buffer outside the threadIdx loops would need global "
                 "memory shared by all threads (schedule it 'shared', inline it or split the kernel)"
