@@ -194,10 +194,10 @@ tir.prim_func @k(%a: memref<4x{elt}>, %b: memref<4x{elt}>) {{
         ),
         (
             _gpu_kernel(
-                "%v = memref.load %a[%t] : memref<4xf32>\n    %e = math.sin %v : f32\n"
+                "%v = memref.load %a[%t] : memref<4xf32>\n    %e = math.tan %v : f32\n"
                 "    memref.store %e, %b[%t] : memref<4xf32>"
             ),
-            "'math.sin' has no cuda lowering",
+            "'math.tan' has no cuda lowering",
         ),
         (
             _gpu_kernel('%h = tir.alloc "heap" : memref<4xf32>'),

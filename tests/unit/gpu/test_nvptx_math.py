@@ -48,6 +48,8 @@ CASES = {
     "tanh": ("math.tanh %x : f32", lambda x, y: np.tanh(x)),
     "erf": ("math.erf %x : f32", lambda x, y: _erf(x)),
     "powf": ("math.powf %x, %y : f32", lambda x, y: np.power(x, y)),
+    "sin": ("math.sin %x : f32", lambda x, y: np.sin(x)),
+    "cos": ("math.cos %x : f32", lambda x, y: np.cos(x)),
 }
 
 
@@ -60,6 +62,8 @@ def _host_kernel(op: str):
     text = text.replace("ptx_kernel ", "")
     text = text.replace('@"llvm.nvvm.ex2.approx.f"', "@llvm.exp2.f32")
     text = text.replace('@"llvm.nvvm.lg2.approx.f"', "@llvm.log2.f32")
+    text = text.replace('@"llvm.nvvm.sin.approx.f"', "@llvm.sin.f32")
+    text = text.replace('@"llvm.nvvm.cos.approx.f"', "@llvm.cos.f32")
     text = re.sub(r'declare i32 @"llvm\.nvvm\.read\.ptx\.sreg\.tid\.x"\(\)[^\n]*', "", text)
     text = text.replace('@"llvm.nvvm.read.ptx.sreg.tid.x"', "@tid")
     text += "\ndefine i32 @tid() {\n  ret i32 0\n}\n"
@@ -80,6 +84,8 @@ def test_gpu_math_formulas(name):
     rng = np.random.default_rng(1)
     if name in ("log",):
         x = np.exp(rng.uniform(-20, 20, N)).astype(np.float32)
+    elif name in ("sin", "cos"):
+        x = rng.uniform(-1000, 1000, N).astype(np.float32)
     elif name == "powf":
         x = rng.uniform(-3, 3, N).astype(np.float32)
     else:

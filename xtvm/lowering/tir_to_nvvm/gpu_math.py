@@ -7,7 +7,8 @@ libdevice ships only with the CUDA toolkit. So f32 exp/log/tanh/erf/sigmoid-styl
 built here: exp/log/pow from the hardware's approximate base-2 units (``ex2.approx``,
 ``lg2.approx``, about 2 ulp), as CUDA's fast-math ``__expf``/``__logf`` are (relative error
 around 1e-6 for the arguments models see); tanh and erf as the rational approximations of
-``tir-expand-math`` (absolute error below 5e-7). Other types and functions are a CompileError naming them.
+``tir-expand-math`` (absolute error below 5e-7); sin and cos as ``sin.approx``/``cos.approx``
+after reducing the argument to [-pi, pi]. Other types and functions are a CompileError naming them.
 """
 
 from __future__ import annotations
@@ -83,6 +84,29 @@ def erf(fl: FuncLowering, x: SSAValue) -> SSAValue:
     return odd_rational(fl, x, ERF)
 
 
+# 2*pi as 6.28125 (8 significant bits, so k * C1 is exact for |k| < 2^16) plus the rest
+_TWO_PI_HI = 6.28125
+_TWO_PI_LO = 0.0019353071795864769
+_INV_TWO_PI = 0.15915494309189535
+
+
+def _reduce_turns(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    """``x - 2*pi*rint(x / (2*pi))`` in [-pi, pi] (Cody-Waite, two fused steps): the range
+    where ``sin.approx``/``cos.approx`` are accurate (absolute error about 5e-7)."""
+    k = fl.emit(llvm.CallIntrinsicOp("llvm.rint.f32", [_mul(fl, x, _c(fl, _INV_TWO_PI))], [f32]))
+    neg_k = fl.emit(llvm.FNegOp(k))
+    r = fl.emit(llvm.FMAOp(neg_k, _c(fl, _TWO_PI_HI), x))
+    return fl.emit(llvm.FMAOp(neg_k, _c(fl, _TWO_PI_LO), r))
+
+
+def sin(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    return _call(fl, "llvm.nvvm.sin.approx.f", _reduce_turns(fl, x))
+
+
+def cos(fl: FuncLowering, x: SSAValue) -> SSAValue:
+    return _call(fl, "llvm.nvvm.cos.approx.f", _reduce_turns(fl, x))
+
+
 def _fcmp(fl: FuncLowering, pred: str, a: SSAValue, b: SSAValue) -> SSAValue:
     return fl.emit(llvm.FCmpOp(a, b, IntegerAttr(llvm.FCmpPredicateFlag(pred).to_int(), i64)))
 
@@ -113,11 +137,11 @@ _F32: dict[type[Operation], Callable[..., SSAValue]] = {
     math.TanhOp: tanh,
     math.ErfOp: erf,
     math.PowFOp: pow_,
+    math.SinOp: sin,
+    math.CosOp: cos,
 }
 # functions whose LLVM lowering would be a libm call, which PTX cannot make
 _NEEDS_LIBM = (
-    math.SinOp,
-    math.CosOp,
     math.TanOp,
     math.AsinOp,
     math.AcosOp,
