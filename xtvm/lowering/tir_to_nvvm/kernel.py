@@ -31,10 +31,10 @@ from xdsl.dialects.builtin import (
     i32,
     i64,
 )
-from xdsl.ir import Operation
+from xdsl.ir import Block, Operation, SSAValue
 
 from xtvm.dialects import tir
-from xtvm.dialects.tir_gpu import THREAD_TAGS, LaunchConfig
+from xtvm.dialects.tir_gpu import THREAD_TAGS, LaunchConfig, loop_extent
 from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm.control import counted_loop
 from xtvm.lowering.tir_to_llvm.state import (
@@ -75,7 +75,7 @@ class KernelLowering(FuncLowering):
         self.nvvm = module
         self.config = config
 
-    def lower_ops(self, block) -> None:  # type: ignore[override]
+    def lower_ops(self, block: Block) -> None:
         for op in block.ops:
             if op.name in ("tir.yield", "scf.yield", "scf.condition"):
                 continue
@@ -84,7 +84,7 @@ class KernelLowering(FuncLowering):
                 raise CompileError(f"@{self.name}: cannot lower '{op.name}' for cuda")
             handler(self, op)
 
-    def thread_index(self, tag: str) -> Operation:
+    def thread_index(self, tag: str) -> SSAValue:
         """The i64 index of this thread along ``tag`` (``threadIdx.x``, ``blockIdx.y``)."""
         kind, axis = tag.split(".")
         read = llvm.CallIntrinsicOp(f"llvm.nvvm.read.ptx.sreg.{_SREG[kind]}.{axis}", [], [i32])
@@ -93,6 +93,8 @@ class KernelLowering(FuncLowering):
 
 
 def _thread_loop(fl: KernelLowering, op: tir.ForOp) -> None:
+    """A thread loop is its body once, with the thread's index (guarded when the loop is
+    narrower than the launch); other loops are serial loops of each thread."""
     tag = op.thread_tag
     if tag is None:
         counted_loop(fl, fl.get(op.lb), fl.get(op.ub), fl.get(op.step), op)
@@ -100,7 +102,7 @@ def _thread_loop(fl: KernelLowering, op: tir.ForOp) -> None:
     index = fl.thread_index(tag)
     fl.set(op.induction_var, index)
     bound = fl.config.grid.get(tag) or fl.config.block.get(tag)
-    extent_value = op.ub.owner.value.value.data  # type: ignore[union-attr]  # verified constant
+    extent_value = loop_extent(op)  # a constant: the verifier checked it
     if extent_value == bound:
         fl.lower_ops(op.block)
         return
