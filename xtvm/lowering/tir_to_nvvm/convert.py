@@ -72,7 +72,8 @@ def _configs(kernels: list[tir.PrimFuncOp]) -> dict[str, LaunchConfig]:
         try:
             config = launch_config(k)
         except VerifyException as exc:
-            raise CompileError(f"cuda kernel @{name}: {str(exc).splitlines()[0]}") from None
+            reason = str(exc).splitlines()[0].removeprefix(f"@{name}: ")
+            raise CompileError(f"cuda kernel @{name}: {reason}") from None
         if config is not None:
             configs[name] = config
         elif static_work(k.block) <= SERIAL_MAX_WORK:
