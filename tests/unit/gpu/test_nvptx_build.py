@@ -165,3 +165,17 @@ def test_cli_compile_for_cuda(tmp_path):
     assert not (tmp_path / "ir" / "model.s").exists()
     loaded = xtvm.runtime.load(tmp_path / "m.so")
     assert loaded.ptx == ptx
+
+
+@pytest.mark.parametrize(
+    ("nodes", "message"),
+    [
+        ([helper.make_node("NonZero", ["x"], ["y"])], "output 'y' has a data-dependent length"),
+    ],
+)
+def test_plan_refusals_name_the_reason(nodes, message):
+    model = float_model(nodes, {"x": (4, 5)}, ["y"], 17)
+    model.graph.output[0].type.tensor_type.elem_type = 7  # NonZero's int64 indices
+    with pytest.raises(CompileError) as err:
+        xtvm.build(xtvm.from_onnx(model), target="cuda")
+    assert message in str(err.value) and "\n" not in str(err.value)

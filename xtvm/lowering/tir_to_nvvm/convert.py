@@ -33,7 +33,7 @@ from xtvm.dialects.tir_gpu import LaunchConfig, const_index, launch_config
 from xtvm.errors import CompileError
 from xtvm.lowering.tir_to_llvm.convert import METADATA_ATTR, entry_metadata
 from xtvm.lowering.tir_to_nvvm.kernel import NvvmModuleState, lower_kernel
-from xtvm.lowering.tir_to_nvvm.launch_plan import launch_plan
+from xtvm.lowering.tir_to_nvvm.launch_plan import check_straight_line, launch_plan
 from xtvm.lowering.tir_to_nvvm.split_kernels import split_kernels
 from xtvm.passes.registry import register_pass
 
@@ -106,6 +106,18 @@ class ConvertTirToNvvmPass(ModulePass):
         entries = [f for f in funcs if f.is_entry]
         if len(entries) > 1:
             raise CompileError("a module may have only one xtvm.entry function")
+        if entries:  # what a launch plan cannot express, before judging the kernels
+            counted = [
+                o["name"]
+                for o in entry_metadata(entries[0])["outputs"]
+                if o["name"].startswith(COUNT_PREFIX)
+            ]
+            if counted:
+                raise CompileError(
+                    "the model cannot be compiled for cuda: output "
+                    f"'{counted[0].split(':', 2)[-1]}' has a data-dependent length"
+                )
+            check_straight_line(entries[0])
         split_kernels(op.body.block, entries[0] if entries else None)
         kernels = [f for f in op.ops if isinstance(f, tir.PrimFuncOp) and not f.is_entry]
         configs = _configs(kernels)
@@ -113,13 +125,7 @@ class ConvertTirToNvvmPass(ModulePass):
         lowered = [lower_kernel(ms, k, configs[k.sym_name.data]) for k in kernels]
         meta = None
         if entries:
-            meta = entry_metadata(entries[0])
-            counted = [o["name"] for o in meta["outputs"] if o["name"].startswith(COUNT_PREFIX)]
-            if counted:
-                raise CompileError(
-                    "the model cannot be compiled for cuda: output "
-                    f"'{counted[0].split(':', 2)[-1]}' has a data-dependent length"
-                )
+            meta = entry_metadata(entries[0])  # after splitting: the workspace may have grown
             launches, consts = launch_plan(entries[0], globals_, configs)
             meta.update(device="cuda", launches=launches, constants=consts.entries)
             op.attributes[CONSTANTS_ATTR] = ArrayAttr(consts.values)

@@ -137,6 +137,16 @@ _CONTROL_FLOW = {
 _PLAIN_OPS = (tir.WorkspaceBufferOp, tir.GlobalRefOp, tir.ViewOp, tir.ReturnOp, arith.ConstantOp)
 
 
+def check_straight_line(entry: tir.PrimFuncOp) -> None:
+    """A CompileError naming the control flow of ``entry``, which a plan cannot express."""
+    for op in entry.body.block.ops:
+        if op.name in _CONTROL_FLOW:
+            raise CompileError(
+                f"the model cannot be compiled for cuda: its entry has {_CONTROL_FLOW[op.name]}"
+                ", and a cuda module is a fixed sequence of kernel launches"
+            )
+
+
 def launch_plan(
     entry: tir.PrimFuncOp,
     globals_: Mapping[str, tir.GlobalOp],
@@ -145,12 +155,7 @@ def launch_plan(
     """The launches of ``entry`` (one per ``tir.call``, in order) and its constants.
 
     ``configs`` maps each GPU kernel's name to its launch configuration."""
-    for op in entry.body.block.ops:
-        if op.name in _CONTROL_FLOW:
-            raise CompileError(
-                f"the model cannot be compiled for cuda: its entry has {_CONTROL_FLOW[op.name]}"
-                ", and a cuda module is a fixed sequence of kernel launches"
-            )
+    check_straight_line(entry)
     consts = Constants.empty()
     resolver = _ArgResolver(entry, globals_, consts)
     launches = []
