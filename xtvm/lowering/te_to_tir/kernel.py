@@ -50,6 +50,7 @@ from xtvm.lowering.te_to_tir.schedule import (
     split_factor,
 )
 from xtvm.lowering.te_to_tir.thread_reduce import emit_thread_reduce, has_thread_reduce
+from xtvm.lowering.te_to_tir.threads import thread_loop
 
 LOCAL_LIMIT = 64 * 1024
 
@@ -157,7 +158,7 @@ class KernelLowering:
             self.scope.frees.append(tir.FreeOp(op.buffer))
         return op.buffer
 
-    def _close_scope(self, scope: Scope) -> None:
+    def close_scope(self, scope: Scope) -> None:
         term = scope.block.last_op
         assert term is not None
         for f in scope.frees:
@@ -196,7 +197,7 @@ class KernelLowering:
             src = self.buffers[st] if st is not None else self.buffers[v]
             if st is None or home[st] != k:
                 self.copy(src.value, self.out_args[k])
-        self._close_scope(self.prologue)
+        self.close_scope(self.prologue)
         return self.func
 
     def copy(self, src: SSAValue, dst: SSAValue) -> None:
@@ -306,7 +307,7 @@ class KernelLowering:
 
     def loop(self, nest: Nest, leaf: IterVar, ctx: Ctx, inner: Callable[[Ctx], None]) -> None:
         if leaf.thread is not None:
-            self.thread_loop(nest, leaf, ctx, inner)
+            thread_loop(self, nest, leaf, ctx, inner)
             return
         em = self.em
         ub: IVal = nest.ext[leaf]
@@ -330,47 +331,7 @@ class KernelLowering:
             c = self.guard(nest, c, stack)
             inner(c)
         if self.scope is not saved:
-            self._close_scope(self.scope)
-            self.scope = saved
-
-    def thread_loop(
-        self, nest: Nest, leaf: IterVar, ctx: Ctx, inner: Callable[[Ctx], None]
-    ) -> None:
-        """A GPU axis: a new ``kind(thread)`` loop, or the index of the enclosing loop that
-        already binds the tag (threads past this stage's extent skip it)."""
-        tag, ext, em = leaf.thread, nest.ext[leaf], self.em
-        assert tag is not None
-        outer = self.threads.get(tag)
-        if outer is not None:
-            iv, outer_ext = outer
-            if ext > outer_ext:
-                raise CompileError(
-                    f"stage '{nest.stage.name}': {tag} extent {ext} exceeds the enclosing "
-                    f"{tag} loop's {outer_ext}"
-                )
-            with ExitStack() as stack:
-                if ext < outer_ext:
-                    if_op = scf.IfOp(em.lt(iv, ext), [], Region(Block([scf.YieldOp()])))
-                    em.insert(if_op)
-                    stack.enter_context(em.inside(if_op.true_region.block))
-                c = replace(ctx, bound={**ctx.bound, leaf: iv})
-                inner(self.guard(nest, c, stack))
-            return
-        loop = tir.ForOp(em.index(0), em.index(ext), em.index(1), "thread", thread=tag)
-        loop.induction_var.name_hint = tag.replace(".", "_")
-        em.insert(loop)
-        saved, self.scope = self.scope, self.scope
-        if tag not in BLOCK_TAGS:  # scratch inside it is per thread
-            self.scope = Scope(loop.block)
-        self.threads[tag] = (loop.induction_var, ext)
-        try:
-            with em.inside(loop.block), ExitStack() as stack:
-                c = replace(ctx, bound={**ctx.bound, leaf: loop.induction_var})
-                inner(self.guard(nest, c, stack))
-        finally:
-            del self.threads[tag]
-        if self.scope is not saved:
-            self._close_scope(self.scope)
+            self.close_scope(self.scope)
             self.scope = saved
 
     def guard(self, nest: Nest, ctx: Ctx, stack: ExitStack, store: bool = False) -> Ctx:
