@@ -296,3 +296,13 @@ def test_barrier_phases_stay_one_launch():
     assert launch["args"][2] == {"kind": "workspace", "index": 0, "offset": 128}
     ptx = generate_ptx(module, Target.cuda("sm_80"))
     assert ptx.count(".entry") == 1 and "bar.sync" in ptx
+
+
+def test_bool_constants_are_numpy_bools():
+    from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType, i1
+
+    from xtvm.lowering.tir_to_nvvm.launch_plan import pack_constants
+
+    value = DenseIntOrFPElementsAttr.from_list(TensorType(i1, [3]), [1, 0, 1])
+    entry = {"name": "m", "dtype": "bool", "shape": [3], "offset": 0, "nbytes": 3}
+    assert pack_constants([entry], [value]) == b"\x01\x00\x01"

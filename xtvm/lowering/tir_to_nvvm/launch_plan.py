@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, MemRefType
 from xdsl.ir import BlockArgument, Operation, SSAValue
@@ -73,7 +74,10 @@ def pack_constants(entries: list[dict[str, Any]], values: list[DenseIntOrFPEleme
     blob = bytearray()
     for entry, value in zip(entries, values, strict=True):
         blob += bytes(entry["offset"] - len(blob))
-        blob += _dense_bytes(value, entry["nbytes"], entry["name"])
+        data = _dense_bytes(value, entry["nbytes"], entry["name"])
+        if entry["dtype"] == "bool":  # xDSL stores true as 0xff; numpy and the kernels, as 1
+            data = (np.frombuffer(data, np.uint8) != 0).astype(np.uint8).tobytes()
+        blob += data
     return bytes(blob)
 
 
