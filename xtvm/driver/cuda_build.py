@@ -84,32 +84,111 @@ class CudaCompiledModule(CompiledModule):
         return f"<xtvm.CompiledModule ({ins}) -> ({outs}) for '{self.target}'>"
 
 
+_PARTS = ("ptx", "ll", "constants")
+
+
+def _cached(store: Any, key: str, rebuild: Any, target: Any) -> CudaCompiledModule | None:
+    """The cached build ``key`` (PTX, LLVM IR and constants in the object cache beside the
+    JSON entry), or None on a miss or when a part was evicted."""
+    from xtvm.backends.llvm.cache import ObjectCache, cache_dir
+    from xtvm.runtime.cuda import CudaModule
+
+    entry, folder = store.load(key), cache_dir()
+    if entry is None or folder is None or not isinstance(entry.get("cuda"), dict):
+        return None
+    parts = {p: ObjectCache(folder, f"{key}-{p}").load() for p in _PARTS}
+    if any(v is None for v in parts.values()):
+        return None
+    module = CudaModule(parts["ptx"].decode(), entry["cuda"], parts["constants"])
+    return CudaCompiledModule(
+        module,
+        ir_module=None,
+        target=target,
+        metadata=module.metadata,
+        sources={"ll": parts["ll"].decode()},
+        rebuild=rebuild,
+        cache_status=f"hit {key[:16]} ({store.folder})",
+        build_key=key,
+    )
+
+
+def _store(store: Any, key: str, lib: CudaCompiledModule) -> None:
+    from xtvm.backends.llvm.cache import ObjectCache, cache_dir
+
+    folder = cache_dir()
+    if folder is None:
+        return
+    data = {
+        "ptx": lib.ptx.encode(),
+        "ll": lib.get_source("ll").encode(),
+        "constants": lib.constants,
+    }
+    for part, blob in data.items():
+        ObjectCache(folder, f"{key}-{part}").store(blob)
+    store.store(key, {"cuda": lib.metadata})
+    lib.cache_status, lib.build_key = f"miss {key[:16]}, stored in {store.folder}", key
+
+
 def build_cuda(
     mod: ModuleOp,
     target: Any,
     spec: str,
     tuning: Any = None,
     verify_ir: bool = False,
-    times: list[tuple[str, float]] | None = None,
+    cache: bool | None = None,
 ) -> CudaCompiledModule:
-    """Compile relay ``mod`` with the cuda form of pipeline ``spec`` for cuda ``target``."""
+    """Compile relay ``mod`` with the cuda form of pipeline ``spec`` for cuda ``target``;
+    with the build cache on (``cache``, as for ``xtvm.build``) an unchanged build is loaded
+    from it."""
+    import json
+
+    from xtvm.driver.build_cache import BuildCache, build_key
+
+    store = BuildCache.open(cache)
+    key = None
+    if store is not None:
+        tuned = tuning.fingerprint() if tuning is not None else None
+        key = build_key(mod, json.dumps(["cuda", spec, str(target), tuned]))
+        hit = _cached(store, key, _rebuilder(mod.clone(), spec, target, tuning), target)
+        if hit is not None:
+            return hit
+    lib = _build(mod, target, spec, tuning, verify_ir)
+    if store is not None and key is not None:
+        _store(store, key, lib)
+    return lib
+
+
+def _passes(spec: str, target: Any, tuning: Any) -> list[ModulePass]:
+    from xtvm.driver.compile import _with_option, specialize_for_target
+    from xtvm.passes.registry import parse_pipeline
+
+    passes = _for_device(specialize_for_target(parse_pipeline(cuda_pipeline(spec)), target), "cuda")
+    return _with_option(passes, "tuning", tuning) if tuning is not None else passes
+
+
+def _rebuilder(source: ModuleOp, spec: str, target: Any, tuning: Any) -> Any:
+    """``rebuild(level)``: the IR of every level, compiled again from ``source``."""
+
+    def rebuild(level: str | None = None) -> tuple[dict[str, Any], Any]:
+        from xtvm.driver.compile import run_pipeline
+
+        again = source.clone()
+        return run_pipeline(again, _passes(spec, target, tuning), copy_last=False).sources, None
+
+    return rebuild
+
+
+def _build(
+    mod: ModuleOp, target: Any, spec: str, tuning: Any, verify_ir: bool
+) -> CudaCompiledModule:
+    """Run the cuda pipeline and generate the PTX."""
     from xtvm.backends.cuda.codegen import constants_blob, nvptx_ir
     from xtvm.backends.cuda.ptx import emit_ptx
-    from xtvm.driver.compile import (
-        _first_line,
-        _with_option,
-        read_metadata,
-        run_pipeline,
-        specialize_for_target,
-        with_build_info,
-    )
-    from xtvm.passes.registry import parse_pipeline
+    from xtvm.driver.compile import _first_line, read_metadata, run_pipeline, with_build_info
     from xtvm.runtime.cuda import CudaModule
 
-    times = list(times or [])
-    passes = _for_device(specialize_for_target(parse_pipeline(cuda_pipeline(spec)), target), "cuda")
-    if tuning is not None:
-        passes = _with_option(passes, "tuning", tuning)
+    times: list[tuple[str, float]] = []
+    passes = _passes(spec, target, tuning)
     start = time.perf_counter()
     source = mod.clone()
     module = mod.clone()
@@ -129,11 +208,6 @@ def build_cuda(
     times.append(("nvptx-codegen", time.perf_counter() - start))
     blob = constants_blob(module, metadata.get("constants", []))
     runtime = CudaModule(ptx, metadata, blob)
-
-    def rebuild(level: str | None = None) -> tuple[dict[str, Any], Any]:
-        again = source.clone()
-        return run_pipeline(again, passes, copy_last=False).sources, None
-
     return CudaCompiledModule(
         runtime,
         ir_module=None,
@@ -141,5 +215,5 @@ def build_cuda(
         metadata=runtime.metadata,
         sources={**result.sources, "ll": ll},
         pass_times=times,
-        rebuild=rebuild,
+        rebuild=_rebuilder(source, spec, target, tuning),
     )

@@ -179,3 +179,23 @@ def test_plan_refusals_name_the_reason(nodes, message):
     with pytest.raises(CompileError) as err:
         xtvm.build(xtvm.from_onnx(model), target="cuda")
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_build_cache(tmp_path, monkeypatch):
+    """A second cuda build of the same model is loaded from the build cache: same PTX, plan
+    and constants, and the IR of the other levels is still available."""
+    monkeypatch.setenv("XTVM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("XTVM_CACHE", raising=False)
+    model = dense()
+    first = xtvm.build(xtvm.from_onnx(model), target="cuda", cache=True)
+    second = xtvm.build(xtvm.from_onnx(model), target="cuda", cache=True)
+    assert first.cache_status.startswith("miss") and second.cache_status.startswith("hit")
+    assert (second.ptx, second.constants, second.metadata) == (
+        first.ptx,
+        first.constants,
+        first.metadata,
+    )
+    assert second.get_source("ll") == first.get_source("ll")
+    assert 'kind(thread "threadIdx.x")' in second.get_source("tir")
+    other = xtvm.build(xtvm.from_onnx(model), target="cuda -arch=sm_90", cache=True)
+    assert other.cache_status.startswith("miss") and ".target sm_90" in other.ptx
