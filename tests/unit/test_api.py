@@ -151,7 +151,8 @@ def test_build_needs_llvm_at_the_end() -> None:
         ({"tuning_records": 3}, CompileError, "tuning_records"),
         ({"opt_level": 4}, PipelineError, "opt_level"),
         ({"pipeline": "no-such-pass"}, PipelineError, "no-such-pass"),
-        ({"target": "cuda"}, CompileError, "target"),
+        ({"target": "vulkan"}, CompileError, "target"),
+        ({"target": "cuda -arch=sm_70"}, CompileError, "sm_70"),
         ({"num_threads": 0}, CompileError, "num_threads"),
     ],
 )

@@ -141,8 +141,8 @@ class Target:
             raise CompileError(f"bad target string {text!r}: {exc}") from None
         if not words or words[0] != "llvm":
             raise CompileError(
-                f"bad target string {text!r}: it must start with 'llvm' "
-                "(e.g. 'llvm -mcpu=skylake-avx512')"
+                f"bad target string {text!r}: it must start with 'llvm' or 'cuda' "
+                "(e.g. 'llvm -mcpu=skylake-avx512', 'cuda -arch=sm_80')"
             )
         opts: dict[str, str] = {}
         for word in words[1:]:
