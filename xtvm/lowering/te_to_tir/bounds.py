@@ -29,6 +29,9 @@ class Affine:
 
     terms: frozenset[tuple[IterVar, int]]
     const: int
+    clamp: tuple[int | None, int | None] | None = None
+    """``(lo, hi)``: the index is the form clamped into ``[lo, hi]`` (a padding's read);
+    only analysed for GPU shared tiles (``clamps``), else such an index is not affine."""
 
     @staticmethod
     def of(var: IterVar) -> Affine:
@@ -47,15 +50,17 @@ class Affine:
 Form = Affine | None
 
 
-def _affine(v: SSAValue, env: Mapping[SSAValue, Form]) -> Form:
+def _affine(v: SSAValue, env: Mapping[SSAValue, Form], clamps: bool = False) -> Form:
     if v in env:
         return env[v]
     op = v.owner
     if isinstance(op, arith.ConstantOp) and isinstance(op.value, IntegerAttr):
         return Affine(frozenset(), op.value.value.data)
+    if clamps and isinstance(op, arith.MinSIOp | arith.MaxSIOp):
+        return _clamped(op, env)
     if isinstance(op, arith.AddiOp | arith.SubiOp | arith.MuliOp):
-        a, b = _affine(op.lhs, env), _affine(op.rhs, env)
-        if a is None or b is None:
+        a, b = _affine(op.lhs, env, clamps), _affine(op.rhs, env, clamps)
+        if a is None or b is None or a.clamp is not None or b.clamp is not None:
             return None
         if isinstance(op, arith.AddiOp):
             return a.plus(b)
@@ -68,10 +73,30 @@ def _affine(v: SSAValue, env: Mapping[SSAValue, Form]) -> Form:
     return None
 
 
+def _clamped(op: arith.MinSIOp | arith.MaxSIOp, env: Mapping[SSAValue, Form]) -> Form:
+    """``min``/``max`` of a form and a constant: the form with a clamp bound."""
+    a, b = _affine(op.lhs, env, True), _affine(op.rhs, env, True)
+    if a is None or b is None or (a.terms and b.terms) or not (a.terms or b.terms):
+        return None
+    form, bound = (a, b) if a.terms else (b, a)
+    if bound.clamp is not None:
+        return None
+    lo, hi = form.clamp or (None, None)
+    if isinstance(op, arith.MaxSIOp):
+        lo = bound.const if lo is None else max(lo, bound.const)
+    else:
+        hi = bound.const if hi is None else min(hi, bound.const)
+    return Affine(form.terms, form.const, (lo, hi))
+
+
 def read_forms(
-    consumer: Stage, producer: Stage, of_tensor: Mapping[SSAValue, Stage]
+    consumer: Stage,
+    producer: Stage,
+    of_tensor: Mapping[SSAValue, Stage],
+    clamps: bool = False,
 ) -> list[tuple[Form, ...]]:
-    """Index forms (over ``consumer``'s original axes) of every read of ``producer``."""
+    """Index forms (over ``consumer``'s original axes) of every read of ``producer``; with
+    ``clamps``, indices clamped to constants keep their affine part (see ``region``)."""
     out: list[tuple[Form, ...]] = []
     if consumer.source is not None:  # cache_write copy stage: reads its source at its axes
         if consumer.source is producer:
@@ -83,23 +108,23 @@ def read_forms(
     red = c.reduce
     if red is not None:
         env.update({a: Affine.of(v) for a, v in zip(red.block.args, consumer.reduce_axes)})
-    _collect(c.block, env, producer, of_tensor, out, 0)
+    _collect(c.block, env, producer, of_tensor, out, 0, clamps)
     return out
 
 
-def _collect(block: Block, env, producer, of_tensor, out, depth: int) -> None:
+def _collect(block: Block, env, producer, of_tensor, out, depth: int, clamps: bool) -> None:
     for op in block.walk():
         if not isinstance(op, te.ReadOp):
             continue
         st = of_tensor.get(op.tensor)
         if st is None:
             continue
-        forms = tuple(_affine(i, env) for i in op.indices)
+        forms = tuple(_affine(i, env, clamps) for i in op.indices)
         if st is producer:
             out.append(forms)
         elif st.attach == "inline" and st.compute is not None and depth < 64:
             inner = dict(zip(st.compute.block.args, forms))
-            _collect(st.compute.block, inner, producer, of_tensor, out, depth + 1)
+            _collect(st.compute.block, inner, producer, of_tensor, out, depth + 1, clamps)
 
 
 def var_range(
@@ -160,6 +185,10 @@ def region(
         if not col or any(f is None for f in col) or len({f.terms for f in col}) != 1:
             out.append((0, dim))
             continue
+        clamps = [f.clamp for f in col if f.clamp is not None]  # type: ignore[union-attr]
+        if any((lo or 0) > 0 or (hi if hi is not None else dim) < dim - 1 for lo, hi in clamps):
+            out.append((0, dim))  # a clamp inside the tensor: values the box may miss
+            continue
         consts = [f.const for f in col]  # type: ignore[union-attr]
         lo: IVal = 0
         lo_max = 0
@@ -176,9 +205,9 @@ def region(
             out.append((0, dim))
             continue
         start = em.add(lo, min(consts))
-        if min(consts) < 0 or any(c < 0 for _, c in terms):
+        if clamps or min(consts) < 0 or any(c < 0 for _, c in terms):
             start = em.max(start, 0)
-        if lo_max + min(consts) + ext > dim:
-            start = em.min(start, dim - ext)
+        if clamps or lo_max + min(consts) + ext > dim:  # (clamped reads: the box covers
+            start = em.min(start, dim - ext)  # the clamped values once shifted inside)
         out.append((start, ext))
     return out

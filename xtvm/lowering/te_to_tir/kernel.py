@@ -431,7 +431,8 @@ class KernelLowering:
             ranges[v] = (em.add(base, lo), e, base_max + m)
         for v in c.reduce_axes:
             ranges[v] = var_bounds(em, v, bound, consumer.ext)
-        return region(em, read_forms(c, p, self.sched.of_tensor), p.shape, ranges)
+        forms = read_forms(c, p, self.sched.of_tensor, clamps=relax)  # relax: GPU only
+        return region(em, forms, p.shape, ranges)
 
 
 def lower_kernel(kernel: te.KernelOp, sched: Schedule) -> tir.PrimFuncOp:

@@ -77,9 +77,10 @@ def schedule_dense(
     *batch, i, j = out.axes
     (k,) = acc.reduce_axes
     ty = kn.knob("ty", THREAD_CHOICES, _fit(i.extent, 8))
-    tx = kn.knob("tx", THREAD_CHOICES, _fit(j.extent, 16))
+    narrow = ty < 8  # few rows (a batch-1 layer): wider blocks, one output per thread
+    tx = kn.knob("tx", (*THREAD_CHOICES, 64, 128), _fit(j.extent, 64 if narrow else 16))
     rm = kn.knob("rm", REG_CHOICES, min(4, _fit(-(-i.extent // ty), 4)))
-    rn = kn.knob("rn", REG_CHOICES, min(4, _fit(-(-j.extent // tx), 4)))
+    rn = kn.knob("rn", REG_CHOICES, 1 if narrow else min(4, _fit(-(-j.extent // tx), 4)))
     bk = kn.knob("bk", BK_CHOICES, min(8, _fit(k.extent, 8)))
     io, ii = out.split(i, ty * rm)
     yi, ri = out.split(ii, rm)

@@ -146,3 +146,13 @@ def test_global_avg_pool_fuses_window_axes_for_the_block() -> None:
     x = rand(1, 3, 9, 9)  # 81 elements per output: a block-wide reduction over (h, w)
     out, _ = run_cuda([x.shape], nn.global_avg_pool2d, [x])
     np.testing.assert_allclose(out, x.mean(axis=(2, 3), keepdims=True), rtol=1e-5)
+
+
+def test_conv2d_padded_tile_is_the_block_window_not_the_image() -> None:
+    x, w = rand(1, 2, 6, 20), rand(1, 2, 3, 3)
+    out, cfg = run_cuda(
+        [x.shape, w.shape], lambda a, b: nn.conv2d_nchw(a, b, (1, 1), (1, 1, 1, 1)), [x, w]
+    )
+    np.testing.assert_allclose(out, ref_conv(x, w, 1, 1), rtol=1e-5, atol=1e-5)
+    # the input tile is (4 + 2) x (16 + 2) for a 4 x 16 patch, not the 6 x 20 image
+    assert cfg.shared_bytes == 4 * (2 * 6 * 18 + 1 * 2 * 9)
