@@ -32,10 +32,13 @@ def lower_cuda(
 
 
 def run_cuda(
-    shapes: Sequence[tuple[int, ...]], body: Callable[..., Tensor], arrays: Sequence[np.ndarray]
+    shapes: Sequence[tuple[int, ...]],
+    body: Callable[..., Tensor],
+    arrays: Sequence[np.ndarray],
+    knobs: object = None,
 ) -> tuple[np.ndarray, LaunchConfig]:
     """Lower, check the launch configuration exists, interpret; the output and the config."""
-    module, func = lower_cuda(shapes, body)
+    module, func = lower_cuda(shapes, body, knobs)
     cfg = launch_config(func)
     assert cfg is not None, "no thread loops: not a GPU kernel"
     out_t = func.function_type.inputs.data[-1]

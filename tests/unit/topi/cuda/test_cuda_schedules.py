@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from cuda_schedule_helpers import lower_cuda, run_cuda
 
-from xtvm.autotune.space import ConfigSpace
+from xtvm.autotune.space import ConfigEntity, ConfigSpace
 from xtvm.backends.interpreter import run_prim_func
 from xtvm.dialects import tir, tir_gpu
 from xtvm.dialects.tir_gpu import verify_gpu_kernel
@@ -156,3 +156,17 @@ def test_conv2d_padded_tile_is_the_block_window_not_the_image() -> None:
     np.testing.assert_allclose(out, ref_conv(x, w, 1, 1), rtol=1e-5, atol=1e-5)
     # the input tile is (4 + 2) x (16 + 2) for a 4 x 16 patch, not the 6 x 20 image
     assert cfg.shared_bytes == 4 * (2 * 6 * 18 + 1 * 2 * 9)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"ty": 4, "tx": 4, "rm": 2, "rn": 1, "bk": 4, "unroll": False},
+        {"ty": 8, "tx": 4, "rm": 1, "rn": 8, "bk": 32},
+    ],
+)
+def test_dense_other_points_of_the_space(values: dict) -> None:
+    x, w = rand(12, 10), rand(9, 10)
+    out, cfg = run_cuda([x.shape, w.shape], nn.dense, [x, w], ConfigEntity(None, values))
+    np.testing.assert_allclose(out, x @ w.T, rtol=1e-5, atol=1e-5)
+    assert cfg.block["threadIdx.y"] == min(values["ty"], -(-12 // values["rm"]))
