@@ -36,4 +36,5 @@ def dispatch_from_records(tuning_records: Any, target: Any) -> ApplyBestConfigs:
     best = best_records(records, target_dict(target), xtvm_version())
     if best.skipped_target or best.skipped_version:
         warnings.warn(best.summary(), TuningWarning, stacklevel=3)
-    return ApplyBestConfigs({w: dict(r.config) for w, r in best.best.items()})
+    device = getattr(target, "device", "cpu")
+    return ApplyBestConfigs({w: dict(r.config) for w, r in best.best.items()}, device=device)

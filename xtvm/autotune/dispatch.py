@@ -36,15 +36,25 @@ def kernel_text(kernel: Any) -> str:
     return _KERNEL_NAME.sub(r"\1@kernel", buf.getvalue(), count=1)
 
 
-def workload_key(text: str) -> str:
+def workload_key(text: str, device: str = "cpu") -> str:
     """Stable key of an unscheduled kernel's compute (its text with a neutral name): equal
-    across processes, runs and models that contain the same kernel."""
+    across processes, runs and models that contain the same kernel. A GPU kernel's key
+    also names the device (CPU keys are the text's hash alone, as always), so a cuda
+    record never schedules a CPU kernel with the same compute, nor the other way."""
+    if device != "cpu":
+        text = f"device={device}\n{text}"
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def kernel_anchors(kernel: Any) -> list[str]:
-    """Tags of the kernel's computes that have an x86 operator schedule (its templates)."""
-    from xtvm.topi.x86.registry import schedule_for
+def kernel_anchors(kernel: Any, device: str = "cpu") -> list[str]:
+    """Tags of the kernel's computes that have an operator schedule for ``device`` (the
+    x86 registry for "cpu", ``xtvm.topi.cuda``'s for "cuda"): its templates."""
+    if device == "cuda":
+        import xtvm.topi.cuda.conv2d  # noqa: F401 - registers the anchor schedules
+        import xtvm.topi.cuda.dense  # noqa: F401
+        from xtvm.topi.cuda.registry import cuda_schedule_for as schedule_for
+    else:
+        from xtvm.topi.x86.registry import schedule_for
 
     tags = []
     for c in kernel.computes:
@@ -66,19 +76,20 @@ class ApplyBestConfigs:
     tuned: set[str] = field(default_factory=set)
     untuned: dict[str, str] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
+    device: str = "cpu"  # "cuda": the cuda schedules' templates and keys
     _has_states: bool | None = field(default=None, repr=False, compare=False)
 
     def knobs_for_kernel(self, kernel: Any) -> Knobs | None:
-        if not kernel_anchors(kernel):
+        if not kernel_anchors(kernel, self.device):
             # a kernel without a template is tuned only by a template-free record
             if not self._template_free() or not template_free_candidate(kernel):
                 return None
-            values = self.configs.get(workload_key(kernel_text(kernel)))
+            values = self.configs.get(workload_key(kernel_text(kernel), self.device))
             if values is None or TEMPLATE_FREE_KEY not in values:
                 return None
-            self.tuned.add(workload_key(kernel_text(kernel)))
+            self.tuned.add(workload_key(kernel_text(kernel), self.device))
             return ConfigEntity(None, values)
-        key = workload_key(kernel_text(kernel))
+        key = workload_key(kernel_text(kernel), self.device)
         values = self.configs.get(key)
         if values is None:
             self.untuned[key] = kernel.sym_name.data
@@ -96,7 +107,7 @@ class ApplyBestConfigs:
     def stale_config(self, kernel: Any) -> None:
         """The config did not fit the template (it changed since the record was written):
         the kernel was scheduled with the defaults instead."""
-        key = workload_key(kernel_text(kernel))
+        key = workload_key(kernel_text(kernel), self.device)
         self.tuned.discard(key)
         self.stale.add(key)
 
@@ -143,13 +154,14 @@ class SpaceCollector:
     kernels: dict[str, CollectedKernel] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # kernel name -> workload
     template_free: bool = False
+    device: str = "cpu"  # "cuda": the cuda schedules' templates and keys
 
     def knobs_for_kernel(self, kernel: Any) -> Knobs | None:
-        templates = kernel_anchors(kernel)
+        templates = kernel_anchors(kernel, self.device)
         if not templates and not (self.template_free and template_free_candidate(kernel)):
             return None
         text = kernel_text(kernel)
-        key = workload_key(text)
+        key = workload_key(text, self.device)
         name = kernel.sym_name.data
         self.names[name] = key
         found = self.kernels.get(key)

@@ -118,7 +118,9 @@ def extract_tasks(
     task too, with an empty template space (see ``dispatch.template_free_candidate``).
 
     With ``profile`` the model is built untuned with per-kernel timers and run on random
-    inputs, which gives each task's untuned time per call and share of the model.
+    inputs, which gives each task's untuned time per call and share of the model (CPU
+    targets only: a cuda target's tasks come from the cuda pipeline, unprofiled, see
+    ``cuda_tasks``).
     """
     from xtvm.autotune.dispatch import SpaceCollector
     from xtvm.backends.llvm import Target
@@ -127,9 +129,19 @@ def extract_tasks(
     from xtvm.passes.registry import parse_pipeline
 
     tgt = target if isinstance(target, Target) else Target.from_string(str(target))
-    collector = SpaceCollector(template_free=template_free)
-    passes = specialize_for_target(parse_pipeline(split_at_te(opt_level)[0]), tgt)
-    passes = _with_option(passes, "tuning", collector)
+    if tgt.device == "cuda":
+        from xtvm.autotune.cuda_tasks import extraction_passes
+        from xtvm.errors import CompileError
+
+        if template_free:
+            raise CompileError("the template-free search is CPU-only; tune cuda with templates")
+        collector = SpaceCollector(device="cuda")
+        passes = extraction_passes(tgt, opt_level, collector)
+        profile = False  # per-kernel timers are CPU-only: tasks keep their flops order
+    else:
+        collector = SpaceCollector(template_free=template_free)
+        passes = specialize_for_target(parse_pipeline(split_at_te(opt_level)[0]), tgt)
+        passes = _with_option(passes, "tuning", collector)
     module = mod.clone()
     run_pipeline(module, passes, keep_ir=False)
     calls: dict[str, int] = {}

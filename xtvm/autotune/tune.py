@@ -165,6 +165,7 @@ def tune_tasks(
     from xtvm.backends.llvm import Target
 
     tgt = target if isinstance(target, Target) else Target.from_string(str(target))
+    _require_gpu(tgt, run_executor)
     opts = options or MeasureOptions()
     template_free = tuner == "ansor"  # every task, templated or not, searched from its compute
     path = os.fspath(records_path)
@@ -381,6 +382,16 @@ def _verify(
     return recs
 
 
+def _require_gpu(target: Any, run_executor: Any) -> None:
+    """A cuda target measures on a GPU: here, or on an RPC server (``run_executor``)."""
+    from xtvm.autotune.cuda_tasks import require_gpu
+    from xtvm.autotune.rpc_runner import RPCRunExecutor
+    from xtvm.backends.llvm import Target
+
+    tgt = target if isinstance(target, Target) else Target.from_string(str(target))
+    require_gpu(tgt, rpc=isinstance(run_executor, RPCRunExecutor))
+
+
 def tune(
     mod: Any,
     records: str | os.PathLike[str],
@@ -407,6 +418,7 @@ def tune(
     every kernel with a reduction or a template, searched from its compute alone). Candidates are timed
     with ``num_threads`` threads per parallel loop: tune with the thread count you deploy.
     """
+    _require_gpu(target, run_executor)
     tasks = extract_tasks(
         mod, target, opt_level=opt_level, num_threads=num_threads, template_free=tuner == "ansor"
     )

@@ -188,6 +188,8 @@ def build_untuned_and_tuned(mod: Any, records: str, args: argparse.Namespace) ->
     from xtvm.driver import build
 
     kw = {"target": args.target, "opt_level": args.opt_level, "num_threads": args.threads}
+    if str(args.target).split()[0] == "cuda":
+        kw["num_threads"] = None  # no host threads on a GPU
     untuned = build(mod, **kw)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TuningWarning)
@@ -282,6 +284,10 @@ def _tune(args: argparse.Namespace, rpc: Any) -> int:
     from xtvm.cli.shapes import parse_input_shapes
     from xtvm.frontend.onnx import from_onnx
 
+    if args.target is not None:  # a cuda target without a GPU stops here, before any work
+        from xtvm.autotune.tune import _require_gpu
+
+        _require_gpu(args.target, rpc)
     shapes = parse_input_shapes(args.input_shapes) if args.input_shapes is not None else None
     mod = from_onnx(args.model, shape_dict=shapes)
     print("extracting tasks (an untuned, profiled build) ...", flush=True)

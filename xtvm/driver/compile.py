@@ -291,7 +291,12 @@ def build(
         if num_threads is not None or profile:
             raise CompileError("num_threads and profile are CPU options, not for cuda builds")
         spec = _pipeline_spec(opt_level, pipeline)
-        return build_cuda(mod, tgt, spec, tuning, verify_ir_enabled(verify_ir), cache)
+        lib = build_cuda(mod, tgt, spec, tuning, verify_ir_enabled(verify_ir), cache)
+        if tuning is not None:
+            lib.tuning_summary = tuning.summary()
+            if tuning.untuned or tuning.stale:
+                _warn_tuning(lib.tuning_summary)
+        return lib
     recipe = _Recipe(_pipeline_spec(opt_level, pipeline), tgt, num_threads, bool(profile), tuning)
     source = mod.clone()  # the caller may change ``mod`` later; rebuilds start from this
     store = BuildCache.open(cache)
