@@ -253,3 +253,25 @@ def test_opt_keeps_verify_diagnostics(xtvm_opt) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "cannot broadcast" in proc.stdout
     assert_one_line_error(xtvm_opt(stdin=bad), "cannot broadcast")
+
+
+def test_closed_stdout_ends_quietly():
+    """`xtvm version | head -0`: a reader that goes away is not a traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from xtvm.cli.main import main; sys.exit(main())",
+            "version",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # nothing will ever read what it prints
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 141)
+    assert "Traceback" not in err, err
