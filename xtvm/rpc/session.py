@@ -13,7 +13,6 @@ a board needs nothing else.
 from __future__ import annotations
 
 import socket
-import statistics
 import sys
 import time
 from typing import Any
@@ -31,6 +30,7 @@ from xtvm.rpc.protocol import (
     read_frame,
     write_frame,
 )
+from xtvm.runtime.module import timing_summary
 
 # the parent is trusted and already bounded the request: no limits of its own here
 _PARENT_LIMITS = Limits(max_header=64 << 20, max_payload=1 << 40, frame_timeout=3600.0)
@@ -140,13 +140,7 @@ class Session:
         return {
             "status": "ok",
             "costs_ms": costs,
-            "median_ms": statistics.median(costs),
-            "mean_ms": statistics.fmean(costs),
-            "min_ms": min(costs),
-            "max_ms": max(costs),
-            "std_ms": statistics.pstdev(costs),
-            "repeat": repeat,
-            "number": number,
+            **timing_summary(costs, repeat, number),
             "kernel": kernel,
         }
 

@@ -77,6 +77,20 @@ def aligned_empty(shape: Sequence[int], dtype: Any, alignment: int = ALIGNMENT) 
     return raw[offset : offset + nbytes].view(dtype).reshape(tuple(shape))
 
 
+def timing_summary(times_ms: Sequence[float], repeat: int, number: int) -> dict[str, float]:
+    """The statistics every ``benchmark`` reports (local, CUDA and over RPC) for ``repeat``
+    rounds of ``number`` calls, ``times_ms`` being milliseconds per call of each round."""
+    return {
+        "median_ms": statistics.median(times_ms),
+        "mean_ms": statistics.fmean(times_ms),
+        "min_ms": min(times_ms),
+        "max_ms": max(times_ms),
+        "std_ms": statistics.pstdev(times_ms),
+        "repeat": repeat,
+        "number": number,
+    }
+
+
 class Module:
     """A loaded, runnable model: entry function pointer + signature metadata."""
 
@@ -291,15 +305,7 @@ class Module:
             for _ in range(number):
                 self._invoke(arrays)
             times.append((time.perf_counter() - start) * 1000.0 / number)
-        return {
-            "median_ms": statistics.median(times),
-            "mean_ms": statistics.fmean(times),
-            "min_ms": min(times),
-            "max_ms": max(times),
-            "std_ms": statistics.pstdev(times),
-            "repeat": repeat,
-            "number": number,
-        }
+        return timing_summary(times, repeat, number)
 
     @property
     def profiling(self) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +31,7 @@ from xtvm.runtime.cuda.plan import Plan, check_plan
 from xtvm.runtime.dtypes import storage_dtype
 from xtvm.runtime.dynamic import DynamicOutputs
 from xtvm.runtime.metadata import check_metadata
-from xtvm.runtime.module import Module, aligned_empty
+from xtvm.runtime.module import Module, aligned_empty, timing_summary
 
 _SM = re.compile(r"^sm_(\d+)(\d)a?$")
 _DEFAULT_SHARED = 48 * 1024
@@ -359,15 +358,7 @@ class CudaModule(Module):
             drv.stream_synchronize(state.stream)
             drv.event_destroy(start)
             drv.event_destroy(end)
-        return {
-            "median_ms": statistics.median(times),
-            "mean_ms": statistics.fmean(times),
-            "min_ms": min(times),
-            "max_ms": max(times),
-            "std_ms": statistics.pstdev(times),
-            "repeat": repeat,
-            "number": number,
-        }
+        return timing_summary(times, repeat, number)
 
     def profile(self, inputs: Any, repeat: int = 10, warmup: int = 1) -> Any:
         """Per-kernel host counters do not exist on the GPU path."""
