@@ -209,6 +209,17 @@ def specialize_for_target(passes: list[ModulePass], target: Any) -> list[ModuleP
     return out
 
 
+def verified_copy(source: ModuleOp) -> ModuleOp:
+    """A clone of the input module for the pipeline to rewrite, after checking it verifies
+    (a CompileError with the verifier's first line if not); every target's build starts here."""
+    module = source.clone()
+    try:
+        module.verify()
+    except DiagnosticException as exc:
+        raise CompileError(f"the input module does not verify: {_first_line(exc)}") from exc
+    return module
+
+
 def read_metadata(module: ModuleOp) -> dict[str, Any]:
     """The runtime signature ``convert-tir-to-llvm`` attached to the module."""
     attr = module.attributes.get(METADATA_ATTR)
@@ -427,11 +438,7 @@ def _compile(
     start = time.perf_counter()
     if _op_count(source, PREWARM_MIN_OPS) >= PREWARM_MIN_OPS:
         prewarm_codegen(tgt)  # a model this size is likely compiled in parallel parts
-    module = source.clone()
-    try:
-        module.verify()
-    except DiagnosticException as exc:
-        raise CompileError(f"the input module does not verify: {_first_line(exc)}") from exc
+    module = verified_copy(source)
     times.append(("verify-input", time.perf_counter() - start))
     result = run_pipeline(module, passes, keep_ir=False, verify=verify_ir)
     result.sources[ir_level(module)] = module  # other levels are rebuilt when asked for

@@ -17,7 +17,6 @@ from typing import Any
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.utils.exceptions import DiagnosticException
 
 from xtvm.driver.compiled import CompiledModule
 from xtvm.errors import CompileError, XTVMError
@@ -184,18 +183,14 @@ def _build(
     """Run the cuda pipeline and generate the PTX."""
     from xtvm.backends.cuda.codegen import constants_blob, nvptx_ir
     from xtvm.backends.cuda.ptx import emit_ptx
-    from xtvm.driver.compile import _first_line, read_metadata, run_pipeline, with_build_info
+    from xtvm.driver.compile import read_metadata, run_pipeline, verified_copy, with_build_info
     from xtvm.runtime.cuda import CudaModule
 
     times: list[tuple[str, float]] = []
     passes = _passes(spec, target, tuning)
     start = time.perf_counter()
     source = mod.clone()
-    module = mod.clone()
-    try:
-        module.verify()
-    except DiagnosticException as exc:
-        raise CompileError(f"the input module does not verify: {_first_line(exc)}") from exc
+    module = verified_copy(mod)
     times.append(("verify-input", time.perf_counter() - start))
     result = run_pipeline(module, passes, verify=verify_ir)
     times += result.pass_times
